@@ -1,7 +1,206 @@
 package io.imgcache;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValueFactory;
+import io.imgcache.config.ImgcacheConfig;
+import io.imgcache.config.InvalidConfigException;
+import io.imgcache.sample.SampleOrigin;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+
+/** The command line: {@code imgcache run|demo|sample-origin|check-config|version}. */
 public final class Main {
+  static final String USAGE = String.join("\n",
+      "usage: imgcache run [--config FILE]             run a node (default config: " + ImgcacheConfig.DEFAULT_FILE + ")",
+      "       imgcache demo                            a sample origin and a local cluster, no etcd",
+      "       imgcache sample-origin [--port N] [--delay 50ms]   a stand-in for imgfit",
+      "       imgcache check-config [--config FILE]    validate and print the effective config",
+      "       imgcache version");
+
+  /** Secrets masked by check-config. */
+  private static final List<String> SECRETS =
+      List.of("imgcache.peers.token", "imgcache.admin.token", "imgcache.etcd.password");
+
+  private Main() {}
+
   public static void main(String[] args) {
-    System.out.println("imgcache");
+    // Undertow and XNIO log through JBoss Logging: route it to slf4j before they load.
+    if (System.getProperty("org.jboss.logging.provider") == null) {
+      System.setProperty("org.jboss.logging.provider", "slf4j");
+    }
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; returns the exit status. Long-running commands return when stopped. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0) {
+      return usage(err, "no command given");
+    }
+    Map<String, String> options;
+    try {
+      options = options(args);
+    } catch (IllegalArgumentException e) {
+      return usage(err, e.getMessage());
+    }
+    try {
+      return switch (args[0]) {
+        case "run" -> only(options, err, "--config") ? run(configFile(options, true)) : 2;
+        case "check-config" -> only(options, err, "--config") ? checkConfig(configFile(options, true), out) : 2;
+        case "sample-origin" -> only(options, err, "--port", "--delay") ? sampleOrigin(options, out) : 2;
+        case "demo" -> only(options, err) ? Demo.run(out) : 2;
+        case "version" -> only(options, err) ? version(out) : 2;
+        default -> usage(err, "unknown command: " + args[0]);
+      };
+    } catch (InvalidConfigException e) {
+      err.println("imgcache: bad config: " + e.getMessage());
+      return 2;
+    } catch (IllegalArgumentException e) {
+      return usage(err, e.getMessage());
+    }
+  }
+
+  private static int usage(PrintStream err, String problem) {
+    err.println("imgcache: " + problem);
+    err.println(USAGE);
+    return 2;
+  }
+
+  private static Map<String, String> options(String[] args) {
+    Map<String, String> options = new LinkedHashMap<>();
+    for (int i = 1; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("--")) {
+        throw new IllegalArgumentException("unexpected argument: " + arg);
+      }
+      int eq = arg.indexOf('=');
+      if (eq > 0) {
+        options.put(arg.substring(0, eq), arg.substring(eq + 1));
+      } else if (i + 1 < args.length) {
+        options.put(arg, args[++i]);
+      } else {
+        throw new IllegalArgumentException(arg + " needs a value");
+      }
+    }
+    return options;
+  }
+
+  private static boolean only(Map<String, String> options, PrintStream err, String... allowed) {
+    List<String> unknown = new ArrayList<>(options.keySet());
+    unknown.removeAll(List.of(allowed));
+    if (!unknown.isEmpty()) {
+      usage(err, "unknown option: " + unknown.get(0));
+      return false;
+    }
+    return true;
+  }
+
+  /** The --config file, else the host's default file if it exists, else none (defaults only). */
+  private static Path configFile(Map<String, String> options, boolean defaultIfPresent) {
+    String given = options.get("--config");
+    if (given != null) {
+      return Path.of(given);
+    }
+    return defaultIfPresent && Files.exists(ImgcacheConfig.DEFAULT_FILE) ? ImgcacheConfig.DEFAULT_FILE : null;
+  }
+
+  private static int run(Path configFile) {
+    ImgcacheConfig config = ImgcacheConfig.load(configFile);
+    Node node = Node.start(config);
+    awaitShutdown(node);
+    return 0;
+  }
+
+  /** Blocks until SIGTERM or Ctrl-C, then closes {@code resources} in order. */
+  static void awaitShutdown(AutoCloseable... resources) {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      for (AutoCloseable resource : resources) {
+        try {
+          resource.close();
+        } catch (Exception e) {
+          e.printStackTrace();
+        }
+      }
+      stopped.countDown();
+    }, "imgcache-shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static int checkConfig(Path configFile, PrintStream out) {
+    Config effective = ImgcacheConfig.effective(configFile);
+    ImgcacheConfig.from(effective);
+    for (String secret : SECRETS) {
+      if (!effective.getString(secret).isEmpty()) {
+        effective = effective.withValue(secret, ConfigValueFactory.fromAnyRef("********"));
+      }
+    }
+    out.println("# effective configuration" + (configFile == null ? " (defaults)" : " from " + configFile));
+    out.println("imgcache " + effective.getConfig("imgcache").root()
+        .render(ConfigRenderOptions.concise().setFormatted(true).setJson(false)));
+    out.println("# config OK");
+    return 0;
+  }
+
+  private static int sampleOrigin(Map<String, String> options, PrintStream out) {
+    int port = parsePort(options.getOrDefault("--port", "8000"));
+    Duration delay = parseDuration("--delay", options.getOrDefault("--delay", "50ms"));
+    SampleOrigin origin = SampleOrigin.start("127.0.0.1", port, delay);
+    out.println("sample origin on http://127.0.0.1:" + origin.port() + " (delay " + delay.toMillis() + "ms)");
+    out.println("try: curl -s -o /dev/null -w '%{http_code} %{size_download} bytes\\n' 'http://127.0.0.1:"
+        + origin.port() + "/v2/image/png/003?w=850&h=200&type=.png'");
+    awaitShutdown(origin);
+    return 0;
+  }
+
+  static int parsePort(String text) {
+    try {
+      int port = Integer.parseInt(text);
+      if (port >= 0 && port <= 65535) {
+        return port;
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw new IllegalArgumentException("--port must be a number from 0 to 65535, was " + text);
+  }
+
+  /** Parses "50ms", "1s", "0" with typesafe-config's duration syntax. */
+  static Duration parseDuration(String option, String text) {
+    try {
+      return ConfigFactory.parseMap(Map.of("d", text)).getDuration("d");
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(option + " must be a duration such as 50ms or 1s, was " + text);
+    }
+  }
+
+  private static int version(PrintStream out) {
+    Properties p = new Properties();
+    try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+      if (in != null) {
+        p.load(in);
+      }
+    } catch (IOException e) {
+      // Reported as unknown below.
+    }
+    out.println("imgcache " + p.getProperty("version", "unknown") + " (commit " + p.getProperty("commit", "unknown")
+        + ")");
+    return 0;
   }
 }

@@ -1,0 +1,101 @@
+package io.imgcache.cache;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Policy;
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
+
+/** Creates {@link ResponseCache}s backed by Caffeine (W-TinyLFU admission and eviction). */
+public final class ResponseCaches {
+  private ResponseCaches() {}
+
+  /**
+   * A cache holding at most {@code maxBytes} weighed bytes. A 200 lives for {@code ttl} and a
+   * 404/410 for {@code negativeTtl}, zero meaning "until evicted" for {@code ttl} and "never
+   * stored" for {@code negativeTtl}; {@code ticker} is the clock expiry reads.
+   */
+  public static ResponseCache create(long maxBytes, Duration ttl, Duration negativeTtl, Ticker ticker) {
+    checkArgument(maxBytes >= 0, "maxBytes must not be negative, was %s", maxBytes);
+    return new CaffeineResponseCache(maxBytes, ttl, negativeTtl, ticker);
+  }
+
+  private static final class CaffeineResponseCache implements ResponseCache {
+    private final long maxBytes;
+    private final Duration negativeTtl;
+    private final Cache<String, CachedResponse> cache;
+    private final Policy.Eviction<String, CachedResponse> eviction;
+
+    CaffeineResponseCache(long maxBytes, Duration ttl, Duration negativeTtl, Ticker ticker) {
+      this.maxBytes = maxBytes;
+      this.negativeTtl = negativeTtl;
+      this.cache = Caffeine.newBuilder()
+          .maximumWeight(maxBytes)
+          .weigher((String key, CachedResponse value) -> value.weigh(key))
+          .expireAfter(new ByStatus(ttl, negativeTtl))
+          .ticker(ticker)
+          // Maintenance (eviction) on the writing thread: the bound holds when put() returns,
+          // and no work is handed to the common pool.
+          .executor(Runnable::run)
+          .recordStats()
+          .build();
+      this.eviction = cache.policy().eviction().orElseThrow();
+    }
+
+    @Override
+    public CachedResponse get(String key) {
+      return cache.getIfPresent(key);
+    }
+
+    @Override
+    public CachedResponse peek(String key) {
+      return cache.policy().getIfPresentQuietly(key);
+    }
+
+    @Override
+    public void put(String key, CachedResponse value) {
+      checkState(value.storable(), "not storable: %s", value);
+      if (value.status() != 200 && negativeTtl.isZero()) {
+        return;
+      }
+      cache.put(key, value);
+    }
+
+    @Override
+    public boolean invalidate(String key) {
+      return cache.asMap().remove(key) != null;
+    }
+
+    @Override
+    public Stats stats() {
+      var s = cache.stats();
+      return new Stats(maxBytes, eviction.weightedSize().orElse(0), cache.estimatedSize(), s.hitCount(),
+          s.missCount(), s.evictionCount());
+    }
+  }
+
+  /** 200s live for ttl (0 = forever), 404/410 for negative-ttl. */
+  private record ByStatus(Duration ttl, Duration negativeTtl) implements Expiry<String, CachedResponse> {
+    @Override
+    public long expireAfterCreate(String key, CachedResponse value, long currentTime) {
+      if (value.status() != 200) {
+        return negativeTtl.toNanos();
+      }
+      return ttl.isZero() ? Long.MAX_VALUE : ttl.toNanos();
+    }
+
+    @Override
+    public long expireAfterUpdate(String key, CachedResponse value, long currentTime, long currentDuration) {
+      return expireAfterCreate(key, value, currentTime);
+    }
+
+    @Override
+    public long expireAfterRead(String key, CachedResponse value, long currentTime, long currentDuration) {
+      return currentDuration;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package io.imgcache.group;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import io.imgcache.cache.CachedResponse;
+import io.imgcache.cache.ResponseCache;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * One named group: answers gets from the main cache, the hot cache, the key's owner or this node's
+ * origin, with one load per key in flight (DESIGN §1). Thread-safe; no method blocks, so all of
+ * them may be called on an IO thread.
+ *
+ * <p>Only the owner stores a key in the main cache. Answers fetched from the owner are offered to
+ * the hot cache; answers loaded because the owner failed (fallback) are stored nowhere.
+ */
+public final class Group {
+  private final String name;
+  private final ResponseCache main;
+  private final ResponseCache hot;
+  private final PeerPicker peers;
+  private final OriginLoader origin;
+  private final Duration deadline;
+  private final Consumer<String> onPeerFailure;
+  private final Runnable onCoalesced;
+  private final Flights<Result> flights = new Flights<>();
+
+  /**
+   * @param deadline how long one caller waits for a load before it gets a {@code
+   *     TimeoutException}; the load itself goes on for the other callers
+   * @param onPeerFailure told the URL of a peer that failed to answer (for the health monitor)
+   * @param onCoalesced run whenever a caller joins a load already in flight
+   */
+  public Group(String name, ResponseCache main, ResponseCache hot, PeerPicker peers, OriginLoader origin,
+      Duration deadline, Consumer<String> onPeerFailure, Runnable onCoalesced) {
+    checkArgument(!deadline.isNegative() && !deadline.isZero(), "deadline must be positive, was %s", deadline);
+    this.name = name;
+    this.main = main;
+    this.hot = hot;
+    this.peers = peers;
+    this.origin = origin;
+    this.deadline = deadline;
+    this.onPeerFailure = onPeerFailure;
+    this.onCoalesced = onCoalesced;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The answer from memory (main cache, then hot cache), or null: cheap, for the hit path. */
+  public Result lookup(String key) {
+    CachedResponse cached = main.get(key);
+    if (cached != null) {
+      return new Result(Source.HIT, cached);
+    }
+    cached = hot.get(key);
+    return cached == null ? null : new Result(Source.HIT_HOT, cached);
+  }
+
+  /**
+   * A client's get: {@link #lookup}, else a coalesced load from the key's owner or, when this node
+   * owns the key, from the origin with {@code target} (the client's own request target).
+   */
+  public CompletableFuture<Result> get(String key, String target, String clientAddress) {
+    Result cached = lookup(key);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(cached);
+    }
+    PeerPicker.Peer owner = peers.ownerOf(key);
+    return owner == null ? loadAsOwner(key, target, clientAddress) : fetchFromOwner(key, target, clientAddress, owner);
+  }
+
+  /**
+   * A peer's get: this node answers as the owner whatever its own ring says (one hop at most),
+   * from the main cache or a coalesced origin load of {@code key}.
+   */
+  public CompletableFuture<Result> getAsOwner(String key) {
+    CachedResponse cached = main.get(key);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(new Result(Source.HIT, cached));
+    }
+    return loadAsOwner(key, key, null);
+  }
+
+  /** Removes {@code key} from this node's main and hot caches; returns the copies removed. */
+  public int purge(String key) {
+    return (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
+  }
+
+  private CompletableFuture<Result> loadAsOwner(String key, String target, String clientAddress) {
+    return waitFor(flights.join(key, () -> {
+      // A flight that finished between our cache miss and this join has stored its answer in
+      // the main cache and left the map: look again before loading a second time.
+      CachedResponse stored = main.peek(key);
+      if (stored != null) {
+        return CompletableFuture.completedFuture(new Result(Source.HIT, stored));
+      }
+      return origin.load(target, clientAddress).thenApply(response -> {
+        if (response.storable()) {
+          main.put(key, response);
+        }
+        return new Result(Source.MISS, response);
+      });
+    }));
+  }
+
+  private CompletableFuture<Result> fetchFromOwner(String key, String target, String clientAddress,
+      PeerPicker.Peer owner) {
+    return waitFor(flights.join(key, () -> owner.fetch(key)
+        .thenApply(response -> {
+          if (response.storable() && response.status() == 200) {
+            hot.put(key, response);
+          }
+          return new Result(Source.PEER, response);
+        })
+        .exceptionallyCompose(failure -> {
+          onPeerFailure.accept(owner.url());
+          // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
+          return origin.load(target, clientAddress).thenApply(response -> new Result(Source.FALLBACK, response));
+        })));
+  }
+
+  private CompletableFuture<Result> waitFor(Flights.Joined<Result> joined) {
+    if (joined.coalesced()) {
+      onCoalesced.run();
+    }
+    return joined.result().orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+}

@@ -1,0 +1,156 @@
+package io.imgcache.http;
+
+import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Group;
+import io.imgcache.group.Result;
+import io.imgcache.group.Source;
+import io.imgcache.key.InvalidKeyException;
+import io.imgcache.key.KeyPolicy;
+import io.imgcache.metrics.Metrics;
+import io.imgcache.origin.ObjectTooLargeException;
+import io.imgcache.origin.OriginException;
+import io.undertow.server.Connectors;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.SameThreadExecutor;
+import io.undertow.util.ETagUtils;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import io.undertow.util.StatusCodes;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client-facing handler (DESIGN §1): GET and HEAD are answered through the group, everything
+ * else is passed through to the origin. Hits are answered on the IO thread from memory; misses
+ * wait for their load without holding any thread and are answered on the exchange's IO thread.
+ */
+final class FrontHandler implements HttpHandler {
+  private static final Logger log = LoggerFactory.getLogger(FrontHandler.class);
+
+  private final Group group;
+  private final KeyPolicy keys;
+  private final HttpHandler passThrough;
+  private final Metrics metrics;
+
+  FrontHandler(Group group, KeyPolicy keys, HttpHandler passThrough, Metrics metrics) {
+    this.group = group;
+    this.keys = keys;
+    this.passThrough = passThrough;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void handleRequest(HttpServerExchange exchange) throws Exception {
+    long start = System.nanoTime();
+    HttpString method = exchange.getRequestMethod();
+    if (exchange.isHostIncludedInRequestURI() || method.equals(Methods.CONNECT)) {
+      reject(exchange, start, 400, "only origin-form request targets (/path?query) are accepted");
+      return;
+    }
+    boolean head = method.equals(Methods.HEAD);
+    if (!head && !method.equals(Methods.GET)) {
+      passThrough(exchange, start);
+      return;
+    }
+    String path = exchange.getRequestURI();
+    String query = exchange.getQueryString();
+    String key;
+    try {
+      key = keys.keyFor(path, query);
+    } catch (InvalidKeyException e) {
+      reject(exchange, start, e.status(), e.getMessage());
+      return;
+    }
+    Result hit = group.lookup(key);
+    if (hit != null) {
+      respond(exchange, hit, head, start);
+      return;
+    }
+    String target = query.isEmpty() ? path : path + '?' + query;
+    String client = exchange.getSourceAddress().getAddress().getHostAddress();
+    // The exchange stays open past this call; the load's completion answers it on its own IO thread.
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> group.get(key, target, client)
+        .whenCompleteAsync((result, failure) -> {
+          if (failure == null) {
+            respond(exchange, result, head, start);
+          } else {
+            fail(exchange, failure, start);
+          }
+        }, exchange.getIoThread()));
+  }
+
+  private void respond(HttpServerExchange exchange, Result result, boolean head, long start) {
+    CachedResponse response = result.response();
+    HeaderMap headers = exchange.getResponseHeaders();
+    for (int i = 0; i < response.headerCount(); i++) {
+      headers.add(HttpString.tryFromString(response.headerName(i)), response.headerValue(i));
+    }
+    headers.put(Responses.X_CACHE, result.source().header());
+    int status = response.status();
+    if (status == 200 && response.etag() != null && notModified(exchange, response.etag())) {
+      exchange.setStatusCode(StatusCodes.NOT_MODIFIED);
+      exchange.endExchange();
+      metrics.request(result.source().header(), StatusCodes.NOT_MODIFIED, System.nanoTime() - start);
+      return;
+    }
+    exchange.setStatusCode(status);
+    headers.put(Headers.CONTENT_LENGTH, response.bodyLength());
+    if (head) {
+      exchange.endExchange();
+    } else {
+      exchange.getResponseSender().send(response.body());
+    }
+    metrics.request(result.source().header(), status, System.nanoTime() - start);
+  }
+
+  private static boolean notModified(HttpServerExchange exchange, String etag) {
+    String ifNoneMatch = exchange.getRequestHeaders().getFirst(Headers.IF_NONE_MATCH);
+    return ifNoneMatch != null && !ETagUtils.handleIfNoneMatch(ifNoneMatch, ETagUtils.parseETagList(etag), true);
+  }
+
+  private void fail(HttpServerExchange exchange, Throwable failure, long start) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    if (cause instanceof ObjectTooLargeException) {
+      // Too large to cache: stream it from the origin for this client.
+      Connectors.executeRootHandler(ex -> passThrough(ex, start), exchange);
+      return;
+    }
+    int status;
+    String reason;
+    if (cause instanceof OriginException e) {
+      status = e.status();
+      reason = e.getMessage();
+    } else if (cause instanceof TimeoutException) {
+      status = StatusCodes.GATEWAY_TIME_OUT;
+      reason = "timed out waiting for the origin";
+    } else {
+      log.warn("load failed unexpectedly", cause);
+      status = StatusCodes.BAD_GATEWAY;
+      reason = "load failed: " + cause;
+    }
+    exchange.getResponseHeaders().put(Responses.X_CACHE, Source.MISS.header());
+    Responses.text(exchange, status, reason);
+    metrics.request(Source.MISS.header(), status, System.nanoTime() - start);
+  }
+
+  private void reject(HttpServerExchange exchange, long start, int status, String reason) {
+    exchange.getResponseHeaders().put(Responses.X_CACHE, Source.PASS.header());
+    Responses.text(exchange, status, reason);
+    metrics.request(Source.PASS.header(), status, System.nanoTime() - start);
+  }
+
+  private void passThrough(HttpServerExchange exchange, long start) throws Exception {
+    exchange.getResponseHeaders().put(Responses.X_CACHE, Source.PASS.header());
+    exchange.addExchangeCompleteListener((ex, next) -> {
+      metrics.request(Source.PASS.header(), ex.getStatusCode(), System.nanoTime() - start);
+      next.proceed();
+    });
+    metrics.originRequest("pass");
+    passThrough.handleRequest(exchange);
+  }
+}

@@ -1,0 +1,2 @@
+/** The Undertow server of one node: front handler, admin endpoints, pass-through, lifecycle. */
+package io.imgcache.http;

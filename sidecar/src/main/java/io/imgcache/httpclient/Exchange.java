@@ -1,0 +1,203 @@
+package io.imgcache.httpclient;
+
+import io.imgcache.httpclient.HttpClientException.Kind;
+import io.undertow.client.ClientCallback;
+import io.undertow.client.ClientConnection;
+import io.undertow.client.ClientExchange;
+import io.undertow.client.ClientRequest;
+import io.undertow.client.ClientResponse;
+import io.undertow.connector.PooledByteBuffer;
+import io.undertow.util.HeaderValues;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.net.URI;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.xnio.ChannelListener;
+import org.xnio.XnioExecutor;
+import org.xnio.channels.StreamSourceChannel;
+
+/**
+ * One GET on one borrowed connection: send, read the whole bounded body, give the connection back
+ * (or invalidate it when anything went wrong). Runs entirely on the connection's IO thread, which
+ * is the only thread allowed to touch an Undertow client connection.
+ */
+final class Exchange implements ChannelListener<StreamSourceChannel> {
+  /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the body framing. */
+  static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding", "te", "upgrade",
+      "trailer", "proxy-connection", "proxy-authenticate", "proxy-authorization", "content-length");
+
+  private final ClientConnection connection;
+  private final ClientRequest request;
+  private final long timeoutNanos;
+  private final long maxBody;
+  private final CompletableFuture<HttpResponse> result;
+  private final Consumer<Boolean> release; // true = reusable, false = invalidate; called once
+  private final AtomicBoolean released = new AtomicBoolean();
+
+  // Touched only on the connection's IO thread.
+  private int status;
+  private List<String> headers;
+  private byte[] body;
+  private int length;
+
+  Exchange(ClientConnection connection, URI target, String path, List<String> requestHeaders, long timeoutNanos,
+      long maxBody, CompletableFuture<HttpResponse> result, Consumer<Boolean> release) {
+    this.connection = connection;
+    this.timeoutNanos = timeoutNanos;
+    this.maxBody = maxBody;
+    this.result = result;
+    this.release = release;
+    this.request = new ClientRequest().setMethod(Methods.GET).setPath(path);
+    request.getRequestHeaders().put(Headers.HOST, target.getAuthority());
+    for (int i = 0; i < requestHeaders.size(); i += 2) {
+      request.getRequestHeaders().add(HttpString.tryFromString(requestHeaders.get(i)), requestHeaders.get(i + 1));
+    }
+  }
+
+  /** Starts the exchange on the connection's IO thread; {@code result} completes on that thread. */
+  void start() {
+    connection.getIoThread().execute(this::send);
+  }
+
+  private void send() {
+    XnioExecutor.Key timer = connection.getIoThread().executeAfter(
+        () -> fail(Kind.TIMEOUT, "no response within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + "ms", null),
+        timeoutNanos, TimeUnit.NANOSECONDS);
+    result.whenComplete((r, e) -> timer.remove());
+    connection.sendRequest(request, new ClientCallback<>() {
+      @Override
+      public void completed(ClientExchange exchange) {
+        // A GET has no body: the client finishes the request by itself.
+        exchange.setResponseListener(new ClientCallback<>() {
+          @Override
+          public void completed(ClientExchange exchange) {
+            onResponse(exchange);
+          }
+
+          @Override
+          public void failed(IOException e) {
+            fail(Kind.IO, "exchange failed: " + e.getMessage(), e);
+          }
+        });
+      }
+
+      @Override
+      public void failed(IOException e) {
+        fail(Kind.IO, "cannot send request: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  private void onResponse(ClientExchange exchange) {
+    ClientResponse response = exchange.getResponse();
+    status = response.getResponseCode();
+    headers = endToEndHeaders(response);
+    String declared = response.getResponseHeaders().getFirst(Headers.CONTENT_LENGTH);
+    long contentLength = declared == null ? -1 : parseLength(declared);
+    if (contentLength > maxBody) {
+      fail(Kind.TOO_LARGE, "body of " + contentLength + " bytes exceeds " + maxBody, null);
+      return;
+    }
+    body = new byte[contentLength >= 0 ? (int) contentLength : 8192];
+    handleEvent(exchange.getResponseChannel());
+  }
+
+  /** Reads what has arrived; re-arms itself until the end of the body. */
+  @Override
+  public void handleEvent(StreamSourceChannel channel) {
+    if (result.isDone()) {
+      return;
+    }
+    try (PooledByteBuffer pooled = connection.getBufferPool().allocate()) {
+      ByteBuffer buffer = pooled.getBuffer();
+      while (true) {
+        buffer.clear();
+        int n = channel.read(buffer);
+        if (n == 0) {
+          channel.getReadSetter().set(this);
+          channel.resumeReads();
+          return;
+        }
+        if (n < 0) {
+          finish();
+          return;
+        }
+        if (length + (long) n > maxBody) {
+          fail(Kind.TOO_LARGE, "body exceeds " + maxBody + " bytes", null);
+          return;
+        }
+        if (length + n > body.length) {
+          body = Arrays.copyOf(body, (int) Math.min(maxBody, Math.max(body.length * 2L, length + (long) n)));
+        }
+        buffer.flip();
+        buffer.get(body, length, n);
+        length += n;
+      }
+    } catch (IOException e) {
+      fail(Kind.IO, "reading the body failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void finish() {
+    byte[] complete = length == body.length ? body : Arrays.copyOf(body, length);
+    if (result.complete(new HttpResponse(status, headers, complete)) && released.compareAndSet(false, true)) {
+      release.accept(connection.isOpen());
+    }
+  }
+
+  private void fail(Kind kind, String message, Throwable cause) {
+    if (result.completeExceptionally(new HttpClientException(kind, message, cause))
+        && released.compareAndSet(false, true)) {
+      // The connection may hold an unread body or a request in flight: never reuse it.
+      release.accept(false);
+    }
+  }
+
+  private static long parseLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static List<String> endToEndHeaders(ClientResponse response) {
+    var map = response.getResponseHeaders();
+    Set<String> named = Set.of();
+    HeaderValues connectionHeader = map.get(Headers.CONNECTION);
+    if (connectionHeader != null) {
+      // Headers listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+      named = new HashSet<>();
+      for (String value : connectionHeader) {
+        for (String token : value.split(",")) {
+          named.add(token.trim().toLowerCase(Locale.ROOT));
+        }
+      }
+    }
+    List<String> out = new ArrayList<>(map.size() * 2);
+    for (HeaderValues values : map) {
+      String name = values.getHeaderName().toString();
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (HOP_BY_HOP.contains(lower) || named.contains(lower)) {
+        continue;
+      }
+      for (String value : values) {
+        out.add(name);
+        out.add(value);
+      }
+    }
+    return out;
+  }
+}
