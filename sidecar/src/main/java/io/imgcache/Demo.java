@@ -2,6 +2,7 @@ package io.imgcache;
 
 import com.typesafe.config.ConfigFactory;
 import io.imgcache.config.ImgcacheConfig;
+import io.imgcache.key.KeyPolicy;
 import io.imgcache.sample.SampleOrigin;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,7 +20,7 @@ import java.util.Map;
  */
 final class Demo {
   static final int FIRST_PORT = 9000;
-  static final int NODES = 1;
+  static final int NODES = 3;
 
   private Demo() {}
 
@@ -33,31 +34,43 @@ final class Demo {
       ports.add(port);
       port++;
     }
+    List<String> urls = ports.stream().map(p -> "http://127.0.0.1:" + p).toList();
+    List<Node> nodes = new ArrayList<>();
     for (int nodePort : ports) {
       Map<String, Object> overrides = Map.of(
           "imgcache.listen.host", "127.0.0.1",
           "imgcache.listen.port", nodePort,
           "imgcache.self-url", "http://127.0.0.1:" + nodePort,
-          "imgcache.origin.url", "http://127.0.0.1:" + origin.port());
+          "imgcache.origin.url", "http://127.0.0.1:" + origin.port(),
+          "imgcache.peers.static", urls);
       ImgcacheConfig config = ImgcacheConfig.from(ConfigFactory.parseMap(overrides)
           .withFallback(ImgcacheConfig.effective(null)).resolve());
-      running.add(Node.start(config));
+      Node node = Node.start(config);
+      nodes.add(node);
+      running.add(node);
     }
     running.add(origin);
 
     String image = "/v2/image/png/003?w=850&h=200&type=.png";
+    ImgcacheConfig.Key keyConfig = nodes.get(0).config().cache().key();
+    String key = new KeyPolicy(keyConfig.sortQuery(), keyConfig.ignoreParams(), keyConfig.maxLength())
+        .keyFor(image.substring(0, image.indexOf('?')), image.substring(image.indexOf('?') + 1));
+    String owner = nodes.get(0).cluster().snapshot().ring().owner(key);
+    String other = urls.stream().filter(u -> !u.equals(owner)).findFirst().orElseThrow();
+    String curl = "  curl -s -o /dev/null -D - '%s" + image + "' | grep -iE '^(HTTP|X-Cache|Content-Length)'   # %s";
     out.println();
     out.println("imgcache demo: sample origin on http://127.0.0.1:" + origin.port() + " (50 ms per image)");
-    for (int nodePort : ports) {
-      out.println("  node on http://127.0.0.1:" + nodePort);
-    }
+    out.println("  nodes " + String.join(", ", urls) + " (static membership, one ring)");
     out.println();
-    out.println("Try it (the first request is a MISS, the next ones HITs):");
-    for (int nodePort : ports) {
-      out.println("  curl -s -o /dev/null -D - 'http://127.0.0.1:" + nodePort + image + "' | grep -iE '^(HTTP|X-Cache|Content-Length)'");
-    }
-    out.println("Metrics:  curl -s http://127.0.0.1:" + ports.get(0) + "/metrics | grep ^imgcache_");
-    out.println("Stats:    curl -s http://127.0.0.1:" + ports.get(0) + "/_imgcache/stats");
+    out.println("Try these in order; the key " + key + " is owned by " + owner + ":");
+    out.println(String.format(curl, other, "PEER: fetched from the owner, which loads it once (MISS there)"));
+    out.println(String.format(curl, owner, "HIT: the owner's main cache"));
+    out.println(String.format(curl, other, "HIT-HOT: the copy the first node keeps in its hot cache"));
+    out.println(String.format("  curl -s -o /dev/null -D - '%s/v2/image/jpg/42?w=300&h=300' | grep -i ^X-Cache   # MISS or PEER: a new key",
+        owner));
+    out.println("Ring:     curl -s " + urls.get(0) + "/_imgcache/ring");
+    out.println("Metrics:  curl -s " + urls.get(0) + "/metrics | grep ^imgcache_");
+    out.println("Stats:    curl -s " + urls.get(0) + "/_imgcache/stats");
     out.println("Ctrl-C stops the demo.");
     Main.awaitShutdown(running.toArray(AutoCloseable[]::new));
     return 0;

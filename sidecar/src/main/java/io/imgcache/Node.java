@@ -5,19 +5,25 @@ import io.imgcache.cache.ResponseCache;
 import io.imgcache.cache.ResponseCaches;
 import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.group.Group;
-import io.imgcache.group.PeerPicker;
 import io.imgcache.http.HttpServer;
 import io.imgcache.httpclient.PoolSettings;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
+import io.imgcache.peer.PeerClients;
+import io.imgcache.peer.PeerHandler;
+import io.imgcache.peer.RingPeers;
+import io.imgcache.ring.Cluster;
 import io.undertow.Undertow;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.DefaultByteBufferPool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,20 +43,20 @@ public final class Node implements AutoCloseable {
   private final ImgcacheConfig config;
   private final XnioWorker worker;
   private final PooledHttpClient originPool;
-  private final ResponseCache main;
-  private final ResponseCache hot;
+  private final PooledHttpClient peerPool;
+  private final Cluster cluster;
   private final Group group;
   private final Metrics metrics;
   private final HttpServer server;
   private boolean closed; // guarded by this
 
-  private Node(ImgcacheConfig config, XnioWorker worker, PooledHttpClient originPool, ResponseCache main,
-      ResponseCache hot, Group group, Metrics metrics, HttpServer server) {
+  private Node(ImgcacheConfig config, XnioWorker worker, PooledHttpClient originPool, PooledHttpClient peerPool,
+      Cluster cluster, Group group, Metrics metrics, HttpServer server) {
     this.config = config;
     this.worker = worker;
     this.originPool = originPool;
-    this.main = main;
-    this.hot = hot;
+    this.peerPool = peerPool;
+    this.cluster = cluster;
     this.group = group;
     this.metrics = metrics;
     this.server = server;
@@ -74,35 +80,60 @@ public final class Node implements AutoCloseable {
     PooledHttpClient originPool = new PooledHttpClient("origin", worker, buffers, new PoolSettings(
         originConfig.maxConnections(), originConfig.maxConnections(), originConfig.connectTimeout(),
         Duration.ofSeconds(60), originConfig.connectTimeout()));
-    metrics.registerPool("origin", () -> {
-      PooledHttpClient.Figures f = originPool.figures();
-      return new Metrics.PoolFigures(f.active(), f.idle(), f.created(), f.destroyed());
-    });
+    metrics.registerPool("origin", () -> poolFigures(originPool));
     OriginClient origin = new OriginClient(originConfig.url(), originPool, originConfig.timeout(),
         cacheConfig.maxObjectSize(), metrics);
 
     // A caller waits for its owner, then for a fallback load: beyond that it gets a 504.
     Duration deadline = config.peers().timeout().plus(originConfig.timeout()).plusSeconds(1);
-    Group group = new Group(config.group(), main, hot, PeerPicker.SELF_ONLY, origin, deadline, peer -> { },
-        metrics::coalescedWait);
+    Cluster cluster = new Cluster(config.selfUrl().toString(), config.ring().vnodes(), System::nanoTime);
+    cluster.setMembers(config.peers().staticMembers().stream().map(URI::toString).toList());
+    ImgcacheConfig.Peers peersConfig = config.peers();
+    ImgcacheConfig.Pool poolConfig = peersConfig.pool();
+    PooledHttpClient peerPool = new PooledHttpClient("peer", worker, buffers, new PoolSettings(
+        poolConfig.maxPerPeer(), poolConfig.maxIdlePerPeer(), poolConfig.borrowTimeout(), poolConfig.idleTimeout(),
+        peersConfig.connectTimeout()));
+    metrics.registerPool("peer", () -> poolFigures(peerPool));
+    RingPeers peers = new RingPeers(cluster, new PeerClients(config.group(), peerPool, peersConfig.token(),
+        peersConfig.timeout(), cacheConfig.maxObjectSize(), metrics));
+    Group group = new Group(config.group(), main, hot, peers, origin, deadline, new Group.Events() {
+      @Override
+      public void coalesced() {
+        metrics.coalescedWait();
+      }
+
+      @Override
+      public void fallback() {
+        metrics.fallback();
+      }
+    });
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
+    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), metrics);
 
     HttpServer server;
     try {
       int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
       server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-          new HttpServer.Routes(group, keys, metrics, () -> true, config.adminToken(), originConfig.url(),
-              originConfig.timeout(), perThread));
+          new HttpServer.Routes(group, keys, peerHandler, cluster, metrics, () -> true, config.adminToken(),
+              originConfig.url(), originConfig.timeout(), perThread));
     } catch (RuntimeException e) {
+      peerPool.close();
       originPool.close();
       shutdown(worker);
       throw e;
     }
-    Node node = new Node(config, worker, originPool, main, hot, group, metrics, server);
+    Node node = new Node(config, worker, originPool, peerPool, cluster, group, metrics, server);
     log.info("imgcache node {} listening on {}:{}, origin {}", config.selfUrl(), config.listen().host(),
         server.port(), originConfig.url());
     return node;
+  }
+
+  private static Map<String, Metrics.PoolFigures> poolFigures(PooledHttpClient pool) {
+    Map<String, Metrics.PoolFigures> out = new TreeMap<>();
+    pool.figuresByTarget().forEach((target, f) ->
+        out.put(target, new Metrics.PoolFigures(f.active(), f.idle(), f.created(), f.destroyed())));
+    return out;
   }
 
   private static Metrics.CacheFigures figures(ResponseCache cache) {
@@ -144,6 +175,10 @@ public final class Node implements AutoCloseable {
     return group;
   }
 
+  public Cluster cluster() {
+    return cluster;
+  }
+
   /**
    * Stops the node: drains in-flight requests (up to {@code shutdown.drain-timeout}), closes the
    * server, the pools and the worker. Blocks; safe to call twice.
@@ -164,6 +199,7 @@ public final class Node implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     server.close();
+    peerPool.close();
     originPool.close();
     shutdown(worker);
   }

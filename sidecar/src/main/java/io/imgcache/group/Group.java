@@ -6,8 +6,8 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.cache.ResponseCache;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * One named group: answers gets from the main cache, the hot cache, the key's owner or this node's
@@ -24,18 +24,16 @@ public final class Group {
   private final PeerPicker peers;
   private final OriginLoader origin;
   private final Duration deadline;
-  private final Consumer<String> onPeerFailure;
-  private final Runnable onCoalesced;
+  private final Events events;
   private final Flights<Result> flights = new Flights<>();
 
   /**
    * @param deadline how long one caller waits for a load before it gets a {@code
    *     TimeoutException}; the load itself goes on for the other callers
-   * @param onPeerFailure told the URL of a peer that failed to answer (for the health monitor)
-   * @param onCoalesced run whenever a caller joins a load already in flight
+   * @param events told what happened, for metrics and the health monitor
    */
   public Group(String name, ResponseCache main, ResponseCache hot, PeerPicker peers, OriginLoader origin,
-      Duration deadline, Consumer<String> onPeerFailure, Runnable onCoalesced) {
+      Duration deadline, Events events) {
     checkArgument(!deadline.isNegative() && !deadline.isZero(), "deadline must be positive, was %s", deadline);
     this.name = name;
     this.main = main;
@@ -43,8 +41,22 @@ public final class Group {
     this.peers = peers;
     this.origin = origin;
     this.deadline = deadline;
-    this.onPeerFailure = onPeerFailure;
-    this.onCoalesced = onCoalesced;
+    this.events = events;
+  }
+
+  /**
+   * What a group tells its observers. Called on whatever thread the event happened on (often an
+   * IO thread): implementations must be quick and must not block.
+   */
+  public interface Events {
+    /** A caller joined a load already in flight. */
+    default void coalesced() {}
+
+    /** The owner at {@code peerUrl} gave no authoritative answer (unreachable, timed out, failed). */
+    default void peerFailed(String peerUrl) {}
+
+    /** A key owned elsewhere was loaded from this node's origin because its owner failed. */
+    default void fallback() {}
   }
 
   public String name() {
@@ -67,9 +79,11 @@ public final class Group {
    */
   public CompletableFuture<Result> get(String key, String target, String clientAddress) {
     Result cached = lookup(key);
-    if (cached != null) {
-      return CompletableFuture.completedFuture(cached);
-    }
+    return cached != null ? CompletableFuture.completedFuture(cached) : load(key, target, clientAddress);
+  }
+
+  /** The part of {@link #get} after {@link #lookup} missed. */
+  public CompletableFuture<Result> load(String key, String target, String clientAddress) {
     PeerPicker.Peer owner = peers.ownerOf(key);
     return owner == null ? loadAsOwner(key, target, clientAddress) : fetchFromOwner(key, target, clientAddress, owner);
   }
@@ -118,7 +132,12 @@ public final class Group {
           return new Result(Source.PEER, response);
         })
         .exceptionallyCompose(failure -> {
-          onPeerFailure.accept(owner.url());
+          if (unwrap(failure) instanceof ObjectTooLargeException) {
+            // The owner is fine; the object is just not cacheable anywhere.
+            return CompletableFuture.failedFuture(failure);
+          }
+          events.peerFailed(owner.url());
+          events.fallback();
           // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
           return origin.load(target, clientAddress).thenApply(response -> new Result(Source.FALLBACK, response));
         })));
@@ -126,8 +145,12 @@ public final class Group {
 
   private CompletableFuture<Result> waitFor(Flights.Joined<Result> joined) {
     if (joined.coalesced()) {
-      onCoalesced.run();
+      events.coalesced();
     }
     return joined.result().orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
   }
 }

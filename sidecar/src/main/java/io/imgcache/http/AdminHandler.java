@@ -1,7 +1,10 @@
 package io.imgcache.http;
 
+import io.imgcache.auth.BearerToken;
+import io.imgcache.metrics.Json;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.metrics.StatsJson;
+import io.imgcache.ring.Cluster;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
@@ -15,13 +18,15 @@ import java.util.function.BooleanSupplier;
  */
 final class AdminHandler {
   private final Metrics metrics;
+  private final Cluster cluster;
   private final BooleanSupplier ready;
-  private final byte[] adminToken; // empty = loopback only
+  private final BearerToken adminToken; // not set = loopback only
 
-  AdminHandler(Metrics metrics, BooleanSupplier ready, String adminToken) {
+  AdminHandler(Metrics metrics, Cluster cluster, BooleanSupplier ready, String adminToken) {
     this.metrics = metrics;
+    this.cluster = cluster;
     this.ready = ready;
-    this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
+    this.adminToken = new BearerToken(adminToken);
   }
 
   /** The handler for {@code path}, or null when the path is not one of ours. */
@@ -34,6 +39,8 @@ final class AdminHandler {
       case "/metrics" -> ex -> ex.dispatch(() -> Responses.send(ex, 200, metrics.textContentType(), metrics.text()));
       case "/_imgcache/stats" -> admin(ex -> ex.dispatch(
           () -> Responses.send(ex, 200, Responses.JSON, StatsJson.render(metrics).getBytes(StandardCharsets.UTF_8))));
+      case "/_imgcache/ring" -> admin(ex -> Responses.send(ex, 200, Responses.JSON,
+          ringJson(cluster.snapshot()).getBytes(StandardCharsets.UTF_8)));
       default -> null;
     };
   }
@@ -43,7 +50,7 @@ final class AdminHandler {
     return exchange -> {
       if (!authorised(exchange)) {
         exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
-        Responses.text(exchange, 401, adminToken.length == 0
+        Responses.text(exchange, 401, !adminToken.isSet()
             ? "admin endpoints answer loopback clients only (set admin.token to allow others)"
             : "missing or wrong admin token");
         return;
@@ -54,10 +61,23 @@ final class AdminHandler {
 
   /** Whether the request may use admin endpoints. */
   boolean authorised(HttpServerExchange exchange) {
-    if (adminToken.length == 0) {
+    if (!adminToken.isSet()) {
       InetAddress address = exchange.getSourceAddress().getAddress();
       return address.isLoopbackAddress();
     }
-    return Tokens.matches(exchange, adminToken);
+    return adminToken.matches(exchange);
+  }
+
+  /** {@code {"self": url, "members": [{"url", "healthy", "share"}...]}}: what this node believes now. */
+  static String ringJson(Cluster.Snapshot snapshot) {
+    Json json = new Json().beginObject().name("self").value(snapshot.self()).name("members").beginArray();
+    for (String member : snapshot.members()) {
+      json.beginObject()
+          .name("url").value(member)
+          .name("healthy").value(snapshot.healthy(member))
+          .name("share").value(snapshot.ring().share(member))
+          .endObject();
+    }
+    return json.endArray().endObject().toString();
   }
 }

@@ -7,7 +7,7 @@ import io.imgcache.group.Source;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
-import io.imgcache.origin.ObjectTooLargeException;
+import io.imgcache.group.ObjectTooLargeException;
 import io.imgcache.origin.OriginException;
 import io.undertow.server.Connectors;
 import io.undertow.server.HttpHandler;
@@ -74,7 +74,7 @@ final class FrontHandler implements HttpHandler {
     String target = query.isEmpty() ? path : path + '?' + query;
     String client = exchange.getSourceAddress().getAddress().getHostAddress();
     // The exchange stays open past this call; the load's completion answers it on its own IO thread.
-    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> group.get(key, target, client)
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> group.load(key, target, client)
         .whenCompleteAsync((result, failure) -> {
           if (failure == null) {
             respond(exchange, result, head, start);

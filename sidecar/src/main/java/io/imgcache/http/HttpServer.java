@@ -4,6 +4,8 @@ import io.imgcache.group.Group;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
+import io.imgcache.peer.PeerProtocol;
+import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
@@ -35,8 +37,8 @@ public final class HttpServer implements AutoCloseable {
   private final GracefulShutdownHandler graceful;
 
   /** What the server serves. */
-  public record Routes(Group group, KeyPolicy keys, Metrics metrics, BooleanSupplier ready, String adminToken,
-      URI origin, Duration originTimeout, int originConnectionsPerThread) {}
+  public record Routes(Group group, KeyPolicy keys, HttpHandler peerHandler, Cluster cluster, Metrics metrics,
+      BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, int originConnectionsPerThread) {}
 
   private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
     this.undertow = undertow;
@@ -59,9 +61,15 @@ public final class HttpServer implements AutoCloseable {
         .setNext(ResponseCodeHandler.HANDLE_404)
         .build();
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), passThrough, routes.metrics());
-    AdminHandler admin = new AdminHandler(routes.metrics(), routes.ready(), routes.adminToken());
+    AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.ready(), routes.adminToken());
+    HttpHandler peers = routes.peerHandler();
     HttpHandler router = exchange -> {
-      HttpHandler own = admin.route(exchange.getRequestPath());
+      String path = exchange.getRequestPath();
+      if (path.startsWith(PeerProtocol.PREFIX)) {
+        peers.handleRequest(exchange);
+        return;
+      }
+      HttpHandler own = admin.route(path);
       (own != null ? own : front).handleRequest(exchange);
     };
     GracefulShutdownHandler graceful = Handlers.gracefulShutdown(router);

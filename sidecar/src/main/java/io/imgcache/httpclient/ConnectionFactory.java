@@ -6,6 +6,7 @@ import io.undertow.connector.ByteBufferPool;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -16,6 +17,7 @@ import org.apache.commons.pool2.impl.DefaultPooledObject;
 import org.xnio.IoFuture;
 import org.xnio.IoUtils;
 import org.xnio.OptionMap;
+import org.xnio.Options;
 import org.xnio.XnioWorker;
 
 /**
@@ -38,7 +40,7 @@ final class ConnectionFactory extends BaseKeyedPooledObjectFactory<URI, ClientCo
   @Override
   public ClientConnection create(URI target) throws IOException {
     IoFuture<ClientConnection> future =
-        UndertowClient.getInstance().connect(target, worker, buffers, OptionMap.EMPTY);
+        UndertowClient.getInstance().connect(target, worker, buffers, OptionMap.create(Options.TCP_NODELAY, true));
     if (future.await(connectTimeout.toMillis(), TimeUnit.MILLISECONDS) == IoFuture.Status.DONE) {
       created.computeIfAbsent(target, t -> new LongAdder()).increment();
       return future.get();
@@ -90,11 +92,8 @@ final class ConnectionFactory extends BaseKeyedPooledObjectFactory<URI, ClientCo
     return count == null ? 0 : count.sum();
   }
 
-  long createdTotal() {
-    return created.values().stream().mapToLong(LongAdder::sum).sum();
-  }
-
-  long destroyedTotal() {
-    return destroyed.values().stream().mapToLong(LongAdder::sum).sum();
+  /** Every target a connection was ever opened to. */
+  Set<URI> targets() {
+    return created.keySet();
   }
 }

@@ -8,6 +8,8 @@ import io.undertow.connector.ByteBufferPool;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -129,9 +131,13 @@ public final class PooledHttpClient implements AutoCloseable {
         factory.destroyed(target));
   }
 
-  /** Connection figures over every target. */
-  public Figures figures() {
-    return new Figures(pool.getNumActive(), pool.getNumIdle(), factory.createdTotal(), factory.destroyedTotal());
+  /** Connection figures of every target this client has connected to, by target URL. */
+  public Map<String, Figures> figuresByTarget() {
+    Map<String, Figures> all = new TreeMap<>();
+    for (URI target : factory.targets()) {
+      all.put(target.toString(), figures(target));
+    }
+    return all;
   }
 
   /** How many connections are in use and idle, and how many were ever opened and closed. */

@@ -12,13 +12,10 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
-import java.util.function.LongSupplier;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Supplier;
+import java.util.function.ToLongFunction;
 
 /**
  * Every metric one node exports, in its own registry (no global state). Thread-safe; recording
@@ -65,8 +62,35 @@ public final class Metrics {
       .help("Requests that joined a load already in flight instead of starting one")
       .register(registry);
 
+  private final Counter peerRequests = Counter.builder()
+      .name("imgcache_peer_requests")
+      .help("Fetches from key owners, by peer and outcome (ok, error, too_large)")
+      .labelNames("peer", "outcome")
+      .register(registry);
+  private final Histogram peerDuration = Histogram.builder()
+      .name("imgcache_peer_request_duration_seconds")
+      .help("Time for one fetch from a key's owner, by peer")
+      .classicOnly()
+      .classicUpperBounds(LATENCY_BUCKETS)
+      .labelNames("peer")
+      .register(registry);
+  private final Counter peerServed = Counter.builder()
+      .name("imgcache_peer_served")
+      .help("Peer requests this node answered as a key's owner")
+      .register(registry);
+  private final Counter fallbacks = Counter.builder()
+      .name("imgcache_fallbacks")
+      .help("Keys loaded from this node's origin because their owner failed (never kept in the main cache)")
+      .register(registry);
+
+  // Read at scrape time; registered while the node is wired, before it serves.
+  private final Map<String, Supplier<CacheFigures>> caches = new ConcurrentSkipListMap<>();
+  private final Map<String, Supplier<Map<String, PoolFigures>>> pools = new ConcurrentSkipListMap<>();
+
   public Metrics() {
     JvmMetrics.builder().register(registry);
+    registerCacheMetrics();
+    registerPoolMetrics();
   }
 
   /** Records one answered client request. */
@@ -92,27 +116,75 @@ public final class Metrics {
     coalescedWaits.inc();
   }
 
-  /** Exports the counters of a cache called {@code name} ("main" or "hot"), read at scrape time. */
-  public void registerCache(String name, Supplier<CacheFigures> figures) {
-    gauge("imgcache_cache_bytes", "Weighed bytes held by a cache", "cache", name, () -> figures.get().bytes());
-    gauge("imgcache_cache_max_bytes", "Bound on a cache's weighed bytes", "cache", name,
-        () -> figures.get().maxBytes());
-    gauge("imgcache_cache_entries", "Entries held by a cache", "cache", name, () -> figures.get().entries());
-    counter("imgcache_cache_hits", "Lookups that found an entry", "cache", name, () -> figures.get().hits());
-    counter("imgcache_cache_misses", "Lookups that found none", "cache", name, () -> figures.get().misses());
-    counter("imgcache_cache_evictions", "Entries evicted for size or expiry", "cache", name,
-        () -> figures.get().evictions());
+  public void peerRequest(String peer, String outcome) {
+    peerRequests.labelValues(peer, outcome).inc();
   }
 
-  /** Exports the figures of a connection pool called {@code name} ("origin" or "peer"). */
-  public void registerPool(String name, Supplier<PoolFigures> figures) {
-    gauge("imgcache_pool_active_connections", "Pooled connections in use", "pool", name,
-        () -> figures.get().active());
-    gauge("imgcache_pool_idle_connections", "Pooled connections idle", "pool", name, () -> figures.get().idle());
-    counter("imgcache_pool_created_connections", "Connections opened by a pool", "pool", name,
-        () -> figures.get().created());
-    counter("imgcache_pool_destroyed_connections", "Connections closed by a pool", "pool", name,
-        () -> figures.get().destroyed());
+  public void peerDuration(String peer, long nanos) {
+    peerDuration.labelValues(peer).observe(nanos / 1e9);
+  }
+
+  public void peerServed() {
+    peerServed.inc();
+  }
+
+  public void fallback() {
+    fallbacks.inc();
+  }
+
+  /** Exports the counters of a cache called {@code name} ("main" or "hot"), read at scrape time. */
+  public void registerCache(String name, Supplier<CacheFigures> figures) {
+    caches.put(name, figures);
+  }
+
+  /**
+   * Exports the figures of a connection pool called {@code name} ("origin" or "peer"), one series
+   * per target (its http://host:port), read at scrape time.
+   */
+  public void registerPool(String name, Supplier<Map<String, PoolFigures>> perTarget) {
+    pools.put(name, perTarget);
+  }
+
+  private void registerCacheMetrics() {
+    cacheGauge("imgcache_cache_bytes", "Weighed bytes held by a cache", CacheFigures::bytes);
+    cacheGauge("imgcache_cache_max_bytes", "Bound on a cache's weighed bytes", CacheFigures::maxBytes);
+    cacheGauge("imgcache_cache_entries", "Entries held by a cache", CacheFigures::entries);
+    cacheCounter("imgcache_cache_hits", "Lookups that found an entry", CacheFigures::hits);
+    cacheCounter("imgcache_cache_misses", "Lookups that found none", CacheFigures::misses);
+    cacheCounter("imgcache_cache_evictions", "Entries evicted for size or expiry", CacheFigures::evictions);
+  }
+
+  private void cacheGauge(String metric, String help, ToLongFunction<CacheFigures> read) {
+    GaugeWithCallback.builder().name(metric).help(help).labelNames("cache")
+        .callback(cb -> caches.forEach((name, f) -> cb.call(read.applyAsLong(f.get()), name)))
+        .register(registry);
+  }
+
+  private void cacheCounter(String metric, String help, ToLongFunction<CacheFigures> read) {
+    CounterWithCallback.builder().name(metric).help(help).labelNames("cache")
+        .callback(cb -> caches.forEach((name, f) -> cb.call(read.applyAsLong(f.get()), name)))
+        .register(registry);
+  }
+
+  private void registerPoolMetrics() {
+    poolGauge("imgcache_pool_active_connections", "Pooled connections in use", PoolFigures::active);
+    poolGauge("imgcache_pool_idle_connections", "Pooled connections idle", PoolFigures::idle);
+    poolCounter("imgcache_pool_created_connections", "Connections opened by a pool", PoolFigures::created);
+    poolCounter("imgcache_pool_destroyed_connections", "Connections closed by a pool", PoolFigures::destroyed);
+  }
+
+  private void poolGauge(String metric, String help, ToLongFunction<PoolFigures> read) {
+    GaugeWithCallback.builder().name(metric).help(help).labelNames("pool", "target")
+        .callback(cb -> pools.forEach((pool, perTarget) -> perTarget.get()
+            .forEach((target, f) -> cb.call(read.applyAsLong(f), pool, target))))
+        .register(registry);
+  }
+
+  private void poolCounter(String metric, String help, ToLongFunction<PoolFigures> read) {
+    CounterWithCallback.builder().name(metric).help(help).labelNames("pool", "target")
+        .callback(cb -> pools.forEach((pool, perTarget) -> perTarget.get()
+            .forEach((target, f) -> cb.call(read.applyAsLong(f), pool, target))))
+        .register(registry);
   }
 
   /** What {@link #registerCache} reads. */
@@ -153,45 +225,5 @@ public final class Metrics {
       case 4 -> "4xx";
       default -> "5xx";
     };
-  }
-
-  // Several caches or pools share one metric name with different label values, so callbacks are
-  // collected per name and registered once.
-  private final Map<String, List<Labelled>> callbacks = new HashMap<>(); // guarded by this
-
-  private record Labelled(String labelValue, LongSupplier value) {}
-
-  private synchronized void gauge(String name, String help, String label, String value,
-      LongSupplier read) {
-    if (register(name, value, read)) {
-      GaugeWithCallback.builder().name(name).help(help).labelNames(label)
-          .callback(cb -> each(name, l -> cb.call(l.value().getAsLong(), l.labelValue())))
-          .register(registry);
-    }
-  }
-
-  private synchronized void counter(String name, String help, String label, String value,
-      LongSupplier read) {
-    if (register(name, value, read)) {
-      CounterWithCallback.builder().name(name).help(help).labelNames(label)
-          .callback(cb -> each(name, l -> cb.call(l.value().getAsLong(), l.labelValue())))
-          .register(registry);
-    }
-  }
-
-  /** Adds a callback; returns true when {@code name} is new and must be registered. */
-  private boolean register(String name, String labelValue, LongSupplier read) {
-    assert Thread.holdsLock(this);
-    List<Labelled> list = callbacks.computeIfAbsent(name, n -> new CopyOnWriteArrayList<>());
-    list.add(new Labelled(labelValue, read));
-    return list.size() == 1;
-  }
-
-  private void each(String name, Consumer<Labelled> action) {
-    List<Labelled> list;
-    synchronized (this) {
-      list = callbacks.get(name);
-    }
-    list.forEach(action);
   }
 }

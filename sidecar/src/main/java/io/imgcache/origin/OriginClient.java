@@ -1,6 +1,7 @@
 package io.imgcache.origin;
 
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.ObjectTooLargeException;
 import io.imgcache.group.OriginLoader;
 import io.imgcache.httpclient.HttpClientException;
 import io.imgcache.httpclient.HttpResponse;

@@ -1,2 +1,2 @@
-/** The consistent-hash ring: an immutable snapshot mapping each cache key to its owning member. */
+/** The consistent-hash ring (an immutable snapshot mapping each key to its owner) and this node's view of the cluster it is built from. */
 package io.imgcache.ring;

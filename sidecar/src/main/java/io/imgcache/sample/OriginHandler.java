@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +39,7 @@ final class OriginHandler implements HttpHandler {
 
   private final long delayNanos;
   private final Set<Format> writable;
+  private final LongAdder received = new LongAdder();
   /**
    * Rendered bodies by request. Concurrent requests for one body share one render; a failed
    * render is dropped by Caffeine, so the next request tries again. Maintenance runs on the
@@ -55,8 +57,14 @@ final class OriginHandler implements HttpHandler {
     this.writable = Set.copyOf(writable);
   }
 
+  /** Requests that reached this handler, refused ones included. */
+  long received() {
+    return received.sum();
+  }
+
   @Override
   public void handleRequest(HttpServerExchange exchange) {
+    received.increment();
     SampleRequest request;
     try {
       request =
@@ -73,7 +81,8 @@ final class OriginHandler implements HttpHandler {
       return;
     }
     // Dispatched with SameThreadExecutor: the task runs on this IO thread once the handler has
-    // returned, and the exchange stays open until respond() ends it.
+    // returned, and the exchange stays open until respond() ends it. Once close() has begun,
+    // executeAfter throws RejectedExecutionException and Undertow answers 503 itself.
     exchange.dispatch(
         SameThreadExecutor.INSTANCE,
         () -> {

@@ -81,12 +81,14 @@ public final class SampleOrigin implements AutoCloseable {
   private static final int SHUTDOWN_TIMEOUT_MILLIS = 10_000;
 
   private final Undertow server;
+  private final OriginHandler handler;
   private final int port;
   private final String workerName;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private SampleOrigin(Undertow server, int port, String workerName) {
+  private SampleOrigin(Undertow server, OriginHandler handler, int port, String workerName) {
     this.server = server;
+    this.handler = handler;
     this.port = port;
     this.workerName = workerName;
   }
@@ -113,17 +115,18 @@ public final class SampleOrigin implements AutoCloseable {
         writable.add(format);
       }
     }
+    OriginHandler handler = new OriginHandler(delay, writable);
     Undertow server =
         Undertow.builder()
             .addHttpListener(port, host)
             .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, SHUTDOWN_TIMEOUT_MILLIS)
-            .setHandler(new OriginHandler(delay, writable))
+            .setHandler(handler)
             .build();
     server.start();
     String workerName = server.getWorker().getName();
     int bound = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
     log.info("sample origin on {}:{}, delay {}, formats {}", host, bound, delay, writable);
-    return new SampleOrigin(server, bound, workerName);
+    return new SampleOrigin(server, handler, bound, workerName);
   }
 
   /**
@@ -143,6 +146,14 @@ public final class SampleOrigin implements AutoCloseable {
   /** The port listened on: the one asked for, or the one picked when 0 was asked for. */
   public int port() {
     return port;
+  }
+
+  /**
+   * How many requests have arrived since start, refused ones included, counted on arrival (before
+   * the delay). This is how a test or benchmark sees how often the cache went to its origin.
+   */
+  public long requestCount() {
+    return handler.received();
   }
 
   /** The XNIO worker's name; its threads' names start with it. For tests. */

@@ -1,6 +1,6 @@
-package io.imgcache.origin;
+package io.imgcache.group;
 
-/** The origin's body is larger than {@code cache.max-object-size}: stream it, do not cache it. */
+/** A body larger than {@code cache.max-object-size}: stream it to the client, cache it nowhere. */
 public final class ObjectTooLargeException extends RuntimeException {
   public ObjectTooLargeException(String message) {
     super(message, null, false, false);

@@ -1,0 +1,91 @@
+package io.imgcache.peer;
+
+import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.PeerPicker;
+import io.imgcache.httpclient.HttpClientException;
+import io.imgcache.httpclient.HttpResponse;
+import io.imgcache.httpclient.PooledHttpClient;
+import io.imgcache.metrics.Metrics;
+import io.imgcache.group.ObjectTooLargeException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Asks one peer for keys over the shared pooled client. Thread-safe and non-blocking; never
+ * follows redirects (a 3xx is the origin's own answer, passed on as it is).
+ */
+final class PeerClient implements PeerPicker.Peer {
+  private final String url;
+  private final URI target;
+  private final String group;
+  private final PooledHttpClient client;
+  private final List<String> headers;
+  private final Duration timeout;
+  private final long maxBody;
+  private final Metrics metrics;
+
+  PeerClient(String url, String group, PooledHttpClient client, String token, Duration timeout, long maxBody,
+      Metrics metrics) {
+    this.url = url;
+    this.target = URI.create(url);
+    this.group = group;
+    this.client = client;
+    this.headers = token.isEmpty() ? List.of() : List.of("Authorization", "Bearer " + token);
+    this.timeout = timeout;
+    this.maxBody = maxBody;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public String url() {
+    return url;
+  }
+
+  @Override
+  public CompletableFuture<CachedResponse> fetch(String key) {
+    long start = System.nanoTime();
+    return client.get(target, PeerProtocol.path(group, key), headers, timeout, maxBody)
+        .handle((response, failure) -> {
+          metrics.peerDuration(url, System.nanoTime() - start);
+          if (failure != null) {
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+            if (cause instanceof HttpClientException e && e.kind() == HttpClientException.Kind.TOO_LARGE) {
+              metrics.peerRequest(url, "too_large");
+              throw new ObjectTooLargeException(e.getMessage());
+            }
+            metrics.peerRequest(url, "error");
+            throw new PeerException("peer " + url + " failed: " + cause.getMessage(), cause);
+          }
+          return answer(response);
+        });
+  }
+
+  private CachedResponse answer(HttpResponse response) {
+    String error = null;
+    for (int i = 0; i < response.headers().size(); i += 2) {
+      if (PeerProtocol.ERROR_HEADER.equalToString(response.headers().get(i))) {
+        error = response.headers().get(i + 1);
+      }
+    }
+    if (PeerProtocol.ERROR_TOO_LARGE.equals(error)) {
+      metrics.peerRequest(url, "too_large");
+      throw new ObjectTooLargeException("peer " + url + ": body larger than the object size limit");
+    }
+    if (error != null || response.status() >= 500) {
+      metrics.peerRequest(url, "error");
+      throw new PeerException("peer " + url + " answered " + response.status()
+          + (error == null ? "" : " (" + error + ")"), null);
+    }
+    metrics.peerRequest(url, "ok");
+    return CachedResponse.of(response.status(), response.headers(), response.body());
+  }
+
+  @Override
+  public String toString() {
+    return "Peer{" + url + "}";
+  }
+}

@@ -1,0 +1,32 @@
+package io.imgcache.peer;
+
+import io.imgcache.group.PeerPicker;
+import io.imgcache.httpclient.PooledHttpClient;
+import io.imgcache.metrics.Metrics;
+import java.time.Duration;
+import java.util.function.Function;
+
+/** Makes {@link PeerClient}s that share one pool, token and timeout. */
+public final class PeerClients implements Function<String, PeerPicker.Peer> {
+  private final String group;
+  private final PooledHttpClient pool;
+  private final String token;
+  private final Duration timeout;
+  private final long maxBody;
+  private final Metrics metrics;
+
+  public PeerClients(String group, PooledHttpClient pool, String token, Duration timeout, long maxBody,
+      Metrics metrics) {
+    this.group = group;
+    this.pool = pool;
+    this.token = token;
+    this.timeout = timeout;
+    this.maxBody = maxBody;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public PeerPicker.Peer apply(String url) {
+    return new PeerClient(url, group, pool, token, timeout, maxBody, metrics);
+  }
+}

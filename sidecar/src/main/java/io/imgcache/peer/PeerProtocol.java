@@ -1,0 +1,51 @@
+package io.imgcache.peer;
+
+import com.google.common.io.BaseEncoding;
+import io.undertow.util.HttpString;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The wire format between nodes (DESIGN §6). A key travels as one opaque path segment, base64url
+ * without padding: no escaping, no {@code //}, nothing a server could redirect.
+ */
+public final class PeerProtocol {
+  /** Every peer path starts with this. */
+  public static final String PREFIX = "/_groupcache/";
+  /** Liveness probe path; touches no cache and no origin. */
+  public static final String HEALTH_PATH = PREFIX + "_health";
+  /**
+   * Set on answers that are about the protocol, not the key (bad key, token, unknown group, the
+   * owner's origin failed, too large), so a client can tell them from an origin's own 400 or 404.
+   */
+  public static final HttpString ERROR_HEADER = HttpString.tryFromString("X-Groupcache-Error");
+
+  static final String ERROR_ORIGIN = "origin";
+  static final String ERROR_TOO_LARGE = "too-large";
+  static final String ERROR_BAD_REQUEST = "bad-request";
+  static final String ERROR_UNAUTHORIZED = "unauthorized";
+  static final String ERROR_UNKNOWN_GROUP = "unknown-group";
+
+  private static final BaseEncoding BASE64URL = BaseEncoding.base64Url().omitPadding();
+
+  private PeerProtocol() {}
+
+  /** The path asking {@code group} for {@code key}. */
+  public static String path(String group, String key) {
+    return PREFIX + group + '/' + BASE64URL.encode(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Decodes a key segment.
+   *
+   * @throws IllegalArgumentException if it is not unpadded base64url of UTF-8 text
+   */
+  static String decodeKey(String segment) {
+    byte[] bytes = BASE64URL.decode(segment);
+    String key = new String(bytes, StandardCharsets.UTF_8);
+    if (!Arrays.equals(key.getBytes(StandardCharsets.UTF_8), bytes)) {
+      throw new IllegalArgumentException("key is not valid UTF-8");
+    }
+    return key;
+  }
+}
