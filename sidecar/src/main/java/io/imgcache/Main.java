@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+import sun.misc.Signal;
 
 /** The command line: {@code imgcache run|demo|sample-origin|check-config|version}. */
 public final class Main {
@@ -41,6 +43,9 @@ public final class Main {
     if (System.getProperty("org.jboss.logging.provider") == null) {
       System.setProperty("org.jboss.logging.provider", "slf4j");
     }
+    // gRPC logs through java.util.logging.
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
     System.exit(run(args, System.out, System.err));
   }
 
@@ -123,23 +128,26 @@ public final class Main {
     return 0;
   }
 
-  /** Blocks until SIGTERM or Ctrl-C, then closes {@code resources} in order. */
+  /**
+   * Blocks until SIGTERM or SIGINT (Ctrl-C), then closes {@code resources} in order and returns, so
+   * that the process exits 0 after a clean stop (a JVM killed by a signal would exit 143).
+   */
   static void awaitShutdown(AutoCloseable... resources) {
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      for (AutoCloseable resource : resources) {
-        try {
-          resource.close();
-        } catch (Exception e) {
-          e.printStackTrace();
-        }
-      }
-      stopped.countDown();
-    }, "imgcache-shutdown"));
+    CountDownLatch stop = new CountDownLatch(1);
+    for (String name : List.of("TERM", "INT")) {
+      Signal.handle(new Signal(name), signal -> stop.countDown());
+    }
     try {
-      stopped.await();
+      stop.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    for (AutoCloseable resource : resources) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        System.err.println("imgcache: closing " + resource + " failed: " + e);
+      }
     }
   }
 

@@ -5,10 +5,15 @@ import io.imgcache.cache.ResponseCache;
 import io.imgcache.cache.ResponseCaches;
 import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.group.Group;
+import io.imgcache.health.HealthMonitor;
 import io.imgcache.http.HttpServer;
 import io.imgcache.httpclient.PoolSettings;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.key.KeyPolicy;
+import io.imgcache.membership.EtcdClients;
+import io.imgcache.membership.EtcdMembership;
+import io.imgcache.membership.Membership;
+import io.imgcache.membership.StaticMembership;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
 import io.imgcache.peer.PeerClients;
@@ -22,6 +27,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -33,40 +41,50 @@ import org.xnio.Xnio;
 import org.xnio.XnioWorker;
 
 /**
- * One running imgcache node: wires config, caches, clients, group and server together, and takes
- * them down in order. Start with {@link #start}; {@link #close} is idempotent and blocks until
- * everything it started has stopped.
+ * One running imgcache node: wires config, caches, clients, group, membership, health monitor and
+ * server together (nothing is global), and takes them down in order. Start with {@link #start};
+ * {@link #close} is idempotent and blocks until everything it started has stopped.
  */
 public final class Node implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Node.class);
 
   private final ImgcacheConfig config;
-  private final XnioWorker worker;
-  private final PooledHttpClient originPool;
-  private final PooledHttpClient peerPool;
   private final Cluster cluster;
   private final Group group;
   private final Metrics metrics;
+  private final Membership membership;
   private final HttpServer server;
+  private final Deque<AutoCloseable> afterServer; // closed in reverse order of creation
   private boolean closed; // guarded by this
 
-  private Node(ImgcacheConfig config, XnioWorker worker, PooledHttpClient originPool, PooledHttpClient peerPool,
-      Cluster cluster, Group group, Metrics metrics, HttpServer server) {
+  private Node(ImgcacheConfig config, Cluster cluster, Group group, Metrics metrics, Membership membership,
+      HttpServer server, Deque<AutoCloseable> afterServer) {
     this.config = config;
-    this.worker = worker;
-    this.originPool = originPool;
-    this.peerPool = peerPool;
     this.cluster = cluster;
     this.group = group;
     this.metrics = metrics;
+    this.membership = membership;
     this.server = server;
+    this.afterServer = afterServer;
   }
 
   /** Starts a node with {@code config}; blocks until it listens. */
   public static Node start(ImgcacheConfig config) {
+    Deque<AutoCloseable> resources = new ArrayDeque<>();
+    try {
+      return start(config, resources);
+    } catch (RuntimeException e) {
+      closeAll(resources);
+      throw e;
+    }
+  }
+
+  private static Node start(ImgcacheConfig config, Deque<AutoCloseable> resources) {
     XnioWorker worker = createWorker();
+    resources.push(() -> shutdown(worker));
     ByteBufferPool buffers = new DefaultByteBufferPool(true, 16 * 1024, -1, 4);
     Metrics metrics = new Metrics();
+    String self = config.selfUrl().toString();
 
     ImgcacheConfig.Cache cacheConfig = config.cache();
     ResponseCache main = ResponseCaches.create(cacheConfig.mainBytes(), cacheConfig.ttl(), cacheConfig.negativeTtl(),
@@ -80,22 +98,43 @@ public final class Node implements AutoCloseable {
     PooledHttpClient originPool = new PooledHttpClient("origin", worker, buffers, new PoolSettings(
         originConfig.maxConnections(), originConfig.maxConnections(), originConfig.connectTimeout(),
         Duration.ofSeconds(60), originConfig.connectTimeout()));
+    resources.push(originPool);
     metrics.registerPool("origin", () -> poolFigures(originPool));
     OriginClient origin = new OriginClient(originConfig.url(), originPool, originConfig.timeout(),
         cacheConfig.maxObjectSize(), metrics);
 
-    // A caller waits for its owner, then for a fallback load: beyond that it gets a 504.
-    Duration deadline = config.peers().timeout().plus(originConfig.timeout()).plusSeconds(1);
-    Cluster cluster = new Cluster(config.selfUrl().toString(), config.ring().vnodes(), System::nanoTime);
-    cluster.setMembers(config.peers().staticMembers().stream().map(URI::toString).toList());
+    Cluster cluster = new Cluster(self, config.ring().vnodes(), System::nanoTime);
+    metrics.registerMembers(() -> {
+      Cluster.Snapshot s = cluster.snapshot();
+      Map<String, Boolean> health = new TreeMap<>();
+      s.members().forEach(m -> health.put(m, s.healthy(m)));
+      return health;
+    });
     ImgcacheConfig.Peers peersConfig = config.peers();
     ImgcacheConfig.Pool poolConfig = peersConfig.pool();
     PooledHttpClient peerPool = new PooledHttpClient("peer", worker, buffers, new PoolSettings(
         poolConfig.maxPerPeer(), poolConfig.maxIdlePerPeer(), poolConfig.borrowTimeout(), poolConfig.idleTimeout(),
         peersConfig.connectTimeout()));
+    resources.push(peerPool);
     metrics.registerPool("peer", () -> poolFigures(peerPool));
     RingPeers peers = new RingPeers(cluster, new PeerClients(config.group(), peerPool, peersConfig.token(),
-        peersConfig.timeout(), cacheConfig.maxObjectSize(), metrics));
+        peersConfig.timeout(), peersConfig.connectTimeout(), cacheConfig.maxObjectSize(), metrics),
+        config.ring().warmupWindow(), System::nanoTime);
+
+    ImgcacheConfig.Health healthConfig = config.health();
+    PooledHttpClient probePool = new PooledHttpClient("health", worker, buffers, new PoolSettings(
+        2, 1, healthConfig.timeout(), Duration.ofSeconds(60), healthConfig.timeout()));
+    HealthMonitor health = new HealthMonitor(cluster, probePool, healthConfig.interval(), healthConfig.timeout(),
+        healthConfig.unhealthyThreshold(), healthConfig.healthyThreshold(), new HealthMonitor.Listener() {
+          @Override
+          public void transition(String peer, boolean healthy) {
+            metrics.healthTransition(peer, healthy);
+          }
+        });
+    resources.push(health);
+
+    // A caller waits for its owner, then for a fallback load: beyond that it gets a 504.
+    Duration deadline = peersConfig.timeout().plus(originConfig.timeout()).plusSeconds(1);
     Group group = new Group(config.group(), main, hot, peers, origin, deadline, new Group.Events() {
       @Override
       public void coalesced() {
@@ -103,30 +142,66 @@ public final class Node implements AutoCloseable {
       }
 
       @Override
+      public void peerFailed(String peerUrl) {
+        health.reportFailure(peerUrl);
+      }
+
+      @Override
       public void fallback() {
         metrics.fallback();
       }
     });
+    cluster.addListener(snapshot -> {
+      log.info("ring now {} of {} members: {}", snapshot.ring().size(), snapshot.members().size(),
+          snapshot.ring().members());
+      // Walks the main cache: on a worker thread, never the caller's (membership or health).
+      worker.execute(() -> {
+        Cluster.Snapshot now = cluster.snapshot();
+        int moved = group.demoteNotOwned(key -> now.ring().owner(key).equals(self));
+        if (moved > 0) {
+          log.info("moved {} entries this node no longer owns from the main to the hot cache", moved);
+        }
+      });
+    });
+
+    Membership membership = config.membership() == ImgcacheConfig.Membership.ETCD
+        ? etcdMembership(config, metrics)
+        : new StaticMembership(self, peersConfig.staticMembers().stream().map(URI::toString).toList());
+    resources.push(membership);
+    membership.start(cluster::setMembers);
+    health.start();
+
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
     PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), metrics);
+    int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
+    HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
+        new HttpServer.Routes(group, keys, peerHandler, cluster, metrics, membership::ready, config.adminToken(),
+            originConfig.url(), originConfig.timeout(), perThread));
+    log.info("imgcache node {} listening on {}:{}, origin {}, membership {}", self, config.listen().host(),
+        server.port(), originConfig.url(), config.membership().name().toLowerCase(Locale.ROOT));
+    return new Node(config, cluster, group, metrics, membership, server, resources);
+  }
 
-    HttpServer server;
-    try {
-      int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
-      server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-          new HttpServer.Routes(group, keys, peerHandler, cluster, metrics, () -> true, config.adminToken(),
-              originConfig.url(), originConfig.timeout(), perThread));
-    } catch (RuntimeException e) {
-      peerPool.close();
-      originPool.close();
-      shutdown(worker);
-      throw e;
-    }
-    Node node = new Node(config, worker, originPool, peerPool, cluster, group, metrics, server);
-    log.info("imgcache node {} listening on {}:{}, origin {}", config.selfUrl(), config.listen().host(),
-        server.port(), originConfig.url());
-    return node;
+  private static Membership etcdMembership(ImgcacheConfig config, Metrics metrics) {
+    ImgcacheConfig.Etcd etcd = config.etcd();
+    return new EtcdMembership(EtcdClients.create(etcd), config.selfUrl().toString(), etcd.prefix(),
+        etcd.leaseTtl(), new EtcdMembership.EtcdEvents() {
+          @Override
+          public void reachable(boolean up) {
+            metrics.etcdUp(up);
+          }
+
+          @Override
+          public void leaseGranted() {
+            metrics.etcdLeaseGranted();
+          }
+
+          @Override
+          public void resynced() {
+            metrics.etcdResynced();
+          }
+        });
   }
 
   private static Map<String, Metrics.PoolFigures> poolFigures(PooledHttpClient pool) {
@@ -179,9 +254,16 @@ public final class Node implements AutoCloseable {
     return cluster;
   }
 
+  /** Whether the member list has been loaded (what {@code /readyz} answers). */
+  public boolean ready() {
+    return membership.ready();
+  }
+
   /**
-   * Stops the node: drains in-flight requests (up to {@code shutdown.drain-timeout}), closes the
-   * server, the pools and the worker. Blocks; safe to call twice.
+   * Stops the node in the order DESIGN §7 gives: deregister (peers drop us through the watch),
+   * wait {@code shutdown.deregister-wait} while still serving, stop accepting and drain in-flight
+   * requests up to {@code shutdown.drain-timeout}, close the server, then the health monitor,
+   * pools, membership (the etcd client) and the worker. Blocks; safe to call twice.
    */
   @Override
   public void close() {
@@ -192,6 +274,11 @@ public final class Node implements AutoCloseable {
       closed = true;
     }
     try {
+      if (config.membership() == ImgcacheConfig.Membership.ETCD) {
+        membership.deregister();
+        log.info("deregistered; serving {}ms more while peers notice", config.shutdown().deregisterWait().toMillis());
+        Thread.sleep(config.shutdown().deregisterWait().toMillis());
+      }
       if (!server.drain(config.shutdown().drainTimeout())) {
         log.warn("requests still in flight after {}ms; closing anyway", config.shutdown().drainTimeout().toMillis());
       }
@@ -199,9 +286,18 @@ public final class Node implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     server.close();
-    peerPool.close();
-    originPool.close();
-    shutdown(worker);
+    closeAll(afterServer);
+    log.info("imgcache node {} stopped", config.selfUrl());
+  }
+
+  private static void closeAll(Deque<AutoCloseable> resources) {
+    while (!resources.isEmpty()) {
+      try {
+        resources.pop().close();
+      } catch (Exception e) {
+        log.warn("closing {} failed: {}", e.getClass().getSimpleName(), e.toString());
+      }
+    }
   }
 
   private static void shutdown(XnioWorker worker) {

@@ -1,5 +1,7 @@
 package io.imgcache.cache;
 
+import java.util.function.Consumer;
+
 /**
  * A byte-bounded map from cache key to {@link CachedResponse}. Thread-safe; no method blocks or
  * does I/O, so all of them may be called on an IO thread.
@@ -17,6 +19,9 @@ public interface ResponseCache {
    * storable} value is a caller error.
    */
   void put(String key, CachedResponse value);
+
+  /** Calls {@code action} with each key present now (weakly consistent; entries may come and go). */
+  void forEachKey(Consumer<String> action);
 
   /** Removes {@code key}; returns whether an entry was there. */
   boolean invalidate(String key);

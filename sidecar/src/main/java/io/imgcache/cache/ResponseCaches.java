@@ -9,6 +9,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Policy;
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /** Creates {@link ResponseCache}s backed by Caffeine (W-TinyLFU admission and eviction). */
 public final class ResponseCaches {
@@ -63,6 +64,11 @@ public final class ResponseCaches {
         return;
       }
       cache.put(key, value);
+    }
+
+    @Override
+    public void forEachKey(Consumer<String> action) {
+      cache.asMap().keySet().forEach(action);
     }
 
     @Override

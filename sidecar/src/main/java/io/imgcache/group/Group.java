@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * One named group: answers gets from the main cache, the hot cache, the key's owner or this node's
@@ -100,6 +101,34 @@ public final class Group {
     return loadAsOwner(key, key, null);
   }
 
+  /** What this node holds for {@code key} in memory (main, then hot), counting no hit; or null. */
+  public CachedResponse peek(String key) {
+    CachedResponse cached = main.peek(key);
+    return cached != null ? cached : hot.peek(key);
+  }
+
+  /**
+   * Moves every main-cache entry this node no longer owns into the hot cache (where admission
+   * decides whether it stays), so that only owners keep keys in a main cache after the ring
+   * changed, while the new owners can still warm up from the copies. Walks the whole main cache:
+   * call it off the IO threads. Returns how many entries moved.
+   */
+  public int demoteNotOwned(Predicate<String> owned) {
+    int[] moved = {0};
+    main.forEachKey(key -> {
+      if (!owned.test(key)) {
+        CachedResponse response = main.peek(key);
+        if (response != null && main.invalidate(key)) {
+          if (response.status() == 200) {
+            hot.put(key, response);
+          }
+          moved[0]++;
+        }
+      }
+    });
+    return moved[0];
+  }
+
   /** Removes {@code key} from this node's main and hot caches; returns the copies removed. */
   public int purge(String key) {
     return (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
@@ -113,7 +142,13 @@ public final class Group {
       if (stored != null) {
         return CompletableFuture.completedFuture(new Result(Source.HIT, stored));
       }
-      return origin.load(target, clientAddress).thenApply(response -> {
+      PeerPicker.Peer previous = peers.previousOwnerOf(key);
+      CompletableFuture<CachedResponse> loaded = previous == null
+          ? origin.load(target, clientAddress)
+          // The ring changed lately: the previous owner likely holds the key. Take its copy
+          // rather than resize again; if it has none (or is slow), load as usual.
+          : previous.fetchCached(key).exceptionallyCompose(ignored -> origin.load(target, clientAddress));
+      return loaded.thenApply(response -> {
         if (response.storable()) {
           main.put(key, response);
         }

@@ -11,6 +11,14 @@ public interface PeerPicker {
   /** The owner of {@code key} when it is another node; null when this node owns it. */
   Peer ownerOf(String key);
 
+  /**
+   * Within the warm-up window after a ring change: the key's owner on the previous ring, when that
+   * is another node still in the ring; otherwise null.
+   */
+  default Peer previousOwnerOf(String key) {
+    return null;
+  }
+
   /** Another node, reached through the peer protocol. */
   interface Peer {
     /** The peer's advertised URL, its identity. */
@@ -22,5 +30,11 @@ public interface PeerPicker {
      * peer could not answer (unreachable, timed out, its origin failed, refused us).
      */
     CompletableFuture<CachedResponse> fetch(String key);
+
+    /**
+     * Asks the peer for {@code key} only if it holds it in memory (it never loads it for us):
+     * completes exceptionally when it does not, or cannot answer quickly. For warm-up.
+     */
+    CompletableFuture<CachedResponse> fetchCached(String key);
   }
 }

@@ -15,9 +15,11 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
 import io.undertow.util.ETagUtils;
 import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
+import io.undertow.util.Protocols;
 import io.undertow.util.StatusCodes;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
@@ -50,6 +52,12 @@ final class FrontHandler implements HttpHandler {
     HttpString method = exchange.getRequestMethod();
     if (exchange.isHostIncludedInRequestURI() || method.equals(Methods.CONNECT)) {
       reject(exchange, start, 400, "only origin-form request targets (/path?query) are accepted");
+      return;
+    }
+    HeaderValues host = exchange.getRequestHeaders().get(Headers.HOST);
+    if ((host == null && exchange.getProtocol().equals(Protocols.HTTP_1_1)) || (host != null && host.size() > 1)) {
+      // RFC 9112 §3.2: exactly one Host header in an HTTP/1.1 request.
+      reject(exchange, start, 400, "an HTTP/1.1 request needs exactly one Host header");
       return;
     }
     boolean head = method.equals(Methods.HEAD);

@@ -80,7 +80,6 @@ public final class HttpServer implements AutoCloseable {
         .setHandler(graceful)
         // Keys are built from the raw target; the origin gets it unchanged.
         .setServerOption(UndertowOptions.DECODE_URL, false)
-        .setServerOption(UndertowOptions.REQUIRE_HOST_HTTP11, true)
         .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 32 * 1024)
         .setServerOption(UndertowOptions.MAX_HEADERS, 100)
         .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, MAX_REQUEST_BODY)

@@ -3,6 +3,7 @@ package io.imgcache.metrics;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -83,6 +84,24 @@ public final class Metrics {
       .help("Keys loaded from this node's origin because their owner failed (never kept in the main cache)")
       .register(registry);
 
+  private final Counter healthTransitions = Counter.builder()
+      .name("imgcache_peer_health_transitions")
+      .help("Peers turning unhealthy (leaving this node's ring) or healthy (returning), by peer")
+      .labelNames("peer", "to")
+      .register(registry);
+  private final Gauge etcdUp = Gauge.builder()
+      .name("imgcache_etcd_up")
+      .help("1 while etcd answers this node, 0 while it does not (membership = etcd only)")
+      .register(registry);
+  private final Counter etcdLeaseGrants = Counter.builder()
+      .name("imgcache_etcd_lease_grants")
+      .help("Registrations in etcd: the first, and one per lease lost and re-granted")
+      .register(registry);
+  private final Counter etcdResyncs = Counter.builder()
+      .name("imgcache_etcd_resyncs")
+      .help("Lists of the member prefix followed by a new watch")
+      .register(registry);
+
   // Read at scrape time; registered while the node is wired, before it serves.
   private final Map<String, Supplier<CacheFigures>> caches = new ConcurrentSkipListMap<>();
   private final Map<String, Supplier<Map<String, PoolFigures>>> pools = new ConcurrentSkipListMap<>();
@@ -130,6 +149,37 @@ public final class Metrics {
 
   public void fallback() {
     fallbacks.inc();
+  }
+
+  public void healthTransition(String peer, boolean healthy) {
+    healthTransitions.labelValues(peer, healthy ? "healthy" : "unhealthy").inc();
+  }
+
+  public void etcdUp(boolean up) {
+    etcdUp.set(up ? 1 : 0);
+  }
+
+  public void etcdLeaseGranted() {
+    etcdLeaseGrants.inc();
+  }
+
+  public void etcdResynced() {
+    etcdResyncs.inc();
+  }
+
+  /**
+   * Exports the members this node knows, each with whether it is in this node's ring
+   * ({@code imgcache_peer_healthy}), and the ring's size ({@code imgcache_ring_members}).
+   */
+  public void registerMembers(Supplier<Map<String, Boolean>> healthByMember) {
+    GaugeWithCallback.builder().name("imgcache_peer_healthy")
+        .help("1 for a member in this node's ring, 0 for one the health monitor holds unhealthy")
+        .labelNames("peer")
+        .callback(cb -> healthByMember.get().forEach((peer, healthy) -> cb.call(healthy ? 1 : 0, peer)))
+        .register(registry);
+    GaugeWithCallback.builder().name("imgcache_ring_members").help("Members in this node's ring")
+        .callback(cb -> cb.call(healthByMember.get().values().stream().filter(h -> h).count()))
+        .register(registry);
   }
 
   /** Exports the counters of a cache called {@code name} ("main" or "hot"), read at scrape time. */

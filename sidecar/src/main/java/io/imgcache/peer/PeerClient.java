@@ -9,6 +9,7 @@ import io.imgcache.metrics.Metrics;
 import io.imgcache.group.ObjectTooLargeException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -23,18 +24,24 @@ final class PeerClient implements PeerPicker.Peer {
   private final String group;
   private final PooledHttpClient client;
   private final List<String> headers;
+  private final List<String> cachedOnlyHeaders;
   private final Duration timeout;
+  private final Duration warmupTimeout;
   private final long maxBody;
   private final Metrics metrics;
 
-  PeerClient(String url, String group, PooledHttpClient client, String token, Duration timeout, long maxBody,
-      Metrics metrics) {
+  PeerClient(String url, String group, PooledHttpClient client, String token, Duration timeout,
+      Duration warmupTimeout, long maxBody, Metrics metrics) {
     this.url = url;
     this.target = URI.create(url);
     this.group = group;
     this.client = client;
     this.headers = token.isEmpty() ? List.of() : List.of("Authorization", "Bearer " + token);
+    List<String> cachedOnly = new ArrayList<>(headers);
+    cachedOnly.addAll(List.of(PeerProtocol.CACHED_ONLY_HEADER.toString(), "1"));
+    this.cachedOnlyHeaders = List.copyOf(cachedOnly);
     this.timeout = timeout;
+    this.warmupTimeout = warmupTimeout;
     this.maxBody = maxBody;
     this.metrics = metrics;
   }
@@ -46,8 +53,17 @@ final class PeerClient implements PeerPicker.Peer {
 
   @Override
   public CompletableFuture<CachedResponse> fetch(String key) {
+    return fetch(key, headers, timeout);
+  }
+
+  @Override
+  public CompletableFuture<CachedResponse> fetchCached(String key) {
+    return fetch(key, cachedOnlyHeaders, warmupTimeout);
+  }
+
+  private CompletableFuture<CachedResponse> fetch(String key, List<String> requestHeaders, Duration limit) {
     long start = System.nanoTime();
-    return client.get(target, PeerProtocol.path(group, key), headers, timeout, maxBody)
+    return client.get(target, PeerProtocol.path(group, key), requestHeaders, limit, maxBody)
         .handle((response, failure) -> {
           metrics.peerDuration(url, System.nanoTime() - start);
           if (failure != null) {

@@ -12,21 +12,24 @@ public final class PeerClients implements Function<String, PeerPicker.Peer> {
   private final PooledHttpClient pool;
   private final String token;
   private final Duration timeout;
+  private final Duration warmupTimeout;
   private final long maxBody;
   private final Metrics metrics;
 
-  public PeerClients(String group, PooledHttpClient pool, String token, Duration timeout, long maxBody,
-      Metrics metrics) {
+  /** {@code warmupTimeout} bounds the cached-only asks of warm-up; keep it short. */
+  public PeerClients(String group, PooledHttpClient pool, String token, Duration timeout, Duration warmupTimeout,
+      long maxBody, Metrics metrics) {
     this.group = group;
     this.pool = pool;
     this.token = token;
     this.timeout = timeout;
+    this.warmupTimeout = warmupTimeout;
     this.maxBody = maxBody;
     this.metrics = metrics;
   }
 
   @Override
   public PeerPicker.Peer apply(String url) {
-    return new PeerClient(url, group, pool, token, timeout, maxBody, metrics);
+    return new PeerClient(url, group, pool, token, timeout, warmupTimeout, maxBody, metrics);
   }
 }

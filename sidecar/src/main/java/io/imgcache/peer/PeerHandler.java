@@ -4,6 +4,7 @@ import io.imgcache.auth.BearerToken;
 import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.Group;
 import io.imgcache.group.Result;
+import io.imgcache.group.Source;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
@@ -72,6 +73,15 @@ public final class PeerHandler implements HttpHandler {
       key = validKey(path.substring(groupPrefix.length()));
     } catch (IllegalArgumentException e) {
       error(exchange, 400, PeerProtocol.ERROR_BAD_REQUEST, e.getMessage());
+      return;
+    }
+    if ("1".equals(exchange.getRequestHeaders().getFirst(PeerProtocol.CACHED_ONLY_HEADER))) {
+      CachedResponse cached = group.peek(key);
+      if (cached == null) {
+        error(exchange, 404, PeerProtocol.ERROR_NOT_CACHED, "not in memory");
+      } else {
+        respond(exchange, new Result(Source.HIT, cached));
+      }
       return;
     }
     metrics.peerServed();

@@ -20,7 +20,14 @@ public final class PeerProtocol {
    */
   public static final HttpString ERROR_HEADER = HttpString.tryFromString("X-Groupcache-Error");
 
+  /**
+   * A request with this header set to {@code 1} is answered only from memory (main or hot cache):
+   * {@code 404} with error {@code not-cached} otherwise, and nothing is loaded. Used for warm-up.
+   */
+  public static final HttpString CACHED_ONLY_HEADER = HttpString.tryFromString("X-Groupcache-Cached-Only");
+
   static final String ERROR_ORIGIN = "origin";
+  static final String ERROR_NOT_CACHED = "not-cached";
   static final String ERROR_TOO_LARGE = "too-large";
   static final String ERROR_BAD_REQUEST = "bad-request";
   static final String ERROR_UNAUTHORIZED = "unauthorized";

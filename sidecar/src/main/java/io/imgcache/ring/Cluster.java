@@ -4,8 +4,11 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import com.google.common.collect.ImmutableSortedSet;
 import java.util.Collection;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
 
@@ -36,6 +39,7 @@ public final class Cluster {
   private final int vnodes;
   private final LongSupplier nanoClock;
   private final AtomicReference<Snapshot> current;
+  private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
 
   /** A cluster of self alone; {@code nanoClock} is usually {@code System::nanoTime}. */
   public Cluster(String self, int vnodes, LongSupplier nanoClock) {
@@ -78,9 +82,26 @@ public final class Cluster {
             s.unhealthy().stream().filter(m -> !m.equals(member)).iterator())));
   }
 
+  /**
+   * Calls {@code listener} with the new snapshot after every change of the ring, on the thread
+   * that made the change (membership's or the health monitor's): it must be quick.
+   */
+  public void addListener(Consumer<Snapshot> listener) {
+    listeners.add(listener);
+  }
+
   private Snapshot update(UnaryOperator<Snapshot> change) {
-    // The function may run more than once under contention; it has no side effects.
-    return current.updateAndGet(change);
+    Snapshot[] before = new Snapshot[1];
+    // The function may run more than once under contention; it has no side effects, and the
+    // last run saw the snapshot that was actually replaced.
+    Snapshot after = current.updateAndGet(s -> {
+      before[0] = s;
+      return change.apply(s);
+    });
+    if (after.ring() != before[0].ring()) {
+      listeners.forEach(l -> l.accept(after));
+    }
+    return after;
   }
 
   private Snapshot rebuild(Snapshot old, Set<String> members, Set<String> unhealthy) {

@@ -1,0 +1,393 @@
+package io.imgcache.membership;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.support.CloseableClient;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code membership = etcd} (DESIGN §7): registers {@code <prefix><self-url with '/' as '_'>} →
+ * self-url under a kept-alive lease, and follows the prefix (list, then watch from the listed
+ * revision + 1).
+ *
+ * <p>Threading: every state change runs on one private thread ({@code imgcache-etcd}); jetcd
+ * callbacks only hand events to it, never block. Blocking etcd calls (with timeouts) run there
+ * too. So the fields below are confined to that thread unless marked volatile.
+ *
+ * <p>Failures: a lost lease (keep-alive completed, NOT_FOUND, or our key deleted) is re-granted and
+ * re-put with backoff, after revoking the old one, never while closing. A failed list or a
+ * watch that ends or errs is followed by a new list and watch, with backoff. While etcd is
+ * unreachable the last known members stay in force.
+ */
+public final class EtcdMembership implements Membership {
+  private static final Logger log = LoggerFactory.getLogger(EtcdMembership.class);
+  private static final Duration CALL_TIMEOUT = Duration.ofSeconds(3);
+  private static final long MIN_BACKOFF_MS = 200;
+  private static final long MAX_BACKOFF_MS = 5_000;
+
+  private final Client client;
+  private final String selfUrl;
+  private final ByteSequence prefix;
+  private final ByteSequence selfKey;
+  private final long leaseTtlSeconds;
+  private final EtcdEvents events;
+  private final ScheduledExecutorService thread;
+
+  private volatile boolean closing;
+  private volatile boolean ready;
+
+  // Confined to the etcd thread.
+  private Consumer<Set<String>> listener;
+  private final Map<String, String> members = new HashMap<>(); // etcd key → URL
+  private long leaseId;
+  private CloseableClient keepAlive;
+  private Watch.Watcher watcher;
+  private int watchGeneration;
+  private long registerBackoff = MIN_BACKOFF_MS;
+  private long syncBackoff = MIN_BACKOFF_MS;
+  private boolean registerScheduled;
+  private boolean syncScheduled;
+  private Boolean reachable; // null until the first call
+
+  /** What an etcd membership reports, for metrics. Called on the etcd thread. */
+  public interface EtcdEvents {
+    default void reachable(boolean up) {}
+
+    default void leaseGranted() {}
+
+    default void resynced() {}
+  }
+
+  /**
+   * @param client a jetcd client this membership owns and closes
+   * @param prefix e.g. {@code /imgcache2/nodes/}
+   */
+  public EtcdMembership(Client client, String selfUrl, String prefix, Duration leaseTtl, EtcdEvents events) {
+    this.client = client;
+    this.selfUrl = selfUrl;
+    this.prefix = bytes(prefix);
+    this.selfKey = bytes(prefix + selfUrl.replace('/', '_'));
+    this.leaseTtlSeconds = Math.max(1, leaseTtl.toSeconds());
+    this.events = events;
+    ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "imgcache-etcd");
+      t.setDaemon(true);
+      return t;
+    });
+    executor.setRemoveOnCancelPolicy(true);
+    this.thread = executor;
+  }
+
+  /** The key this node registers under. */
+  public String selfKey() {
+    return selfKey.toString(UTF_8);
+  }
+
+  @Override
+  public void start(Consumer<Set<String>> listener) {
+    thread.execute(() -> {
+      this.listener = listener;
+      register();
+      sync();
+    });
+  }
+
+  @Override
+  public boolean ready() {
+    return ready;
+  }
+
+  // ---- registration --------------------------------------------------------------------------
+
+  private void register() {
+    registerScheduled = false;
+    if (closing) {
+      return;
+    }
+    try {
+      revokeQuietly();
+      long granted = call(client.getLeaseClient().grant(leaseTtlSeconds)).getID();
+      leaseId = granted;
+      call(client.getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(granted).build()));
+      keepAlive = client.getLeaseClient().keepAlive(granted, new KeepAliveObserver(granted));
+      events.leaseGranted();
+      registerBackoff = MIN_BACKOFF_MS;
+      reachable(true);
+      log.info("registered {} in etcd under lease {} (ttl {}s)", selfKey(), Long.toHexString(granted),
+          leaseTtlSeconds);
+    } catch (Exception e) {
+      reachable(false, e);
+      scheduleRegister();
+    }
+  }
+
+  private void scheduleRegister() {
+    if (closing || registerScheduled) {
+      return;
+    }
+    registerScheduled = true;
+    long delay = registerBackoff;
+    registerBackoff = Math.min(MAX_BACKOFF_MS, registerBackoff * 2);
+    thread.schedule(this::register, delay, TimeUnit.MILLISECONDS);
+  }
+
+  /** The lease is gone (expired, revoked from outside): register afresh. */
+  private void leaseLost(long lost, String why) {
+    if (closing || lost != leaseId) {
+      return; // an old lease's late news, or we are shutting down on purpose
+    }
+    log.warn("etcd lease {} lost ({}); registering again", Long.toHexString(lost), why);
+    closeKeepAlive();
+    leaseId = 0;
+    scheduleRegister();
+  }
+
+  private void revokeQuietly() {
+    closeKeepAlive();
+    if (leaseId != 0) {
+      long old = leaseId;
+      leaseId = 0;
+      try {
+        call(client.getLeaseClient().revoke(old));
+      } catch (Exception e) {
+        // Already gone, or etcd is unreachable: it expires on its own after its TTL.
+      }
+    }
+  }
+
+  private void closeKeepAlive() {
+    if (keepAlive != null) {
+      keepAlive.close();
+      keepAlive = null;
+    }
+  }
+
+  /** jetcd calls this on its event loop: hand everything to our thread. */
+  private final class KeepAliveObserver implements StreamObserver<LeaseKeepAliveResponse> {
+    private final long lease;
+
+    KeepAliveObserver(long lease) {
+      this.lease = lease;
+    }
+
+    @Override
+    public void onNext(LeaseKeepAliveResponse response) {
+      if (response.getTTL() <= 0) {
+        submit(() -> leaseLost(lease, "keep-alive answered TTL " + response.getTTL()));
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      // Transient stream errors are retried by jetcd itself; only a missing lease is final.
+      if (t instanceof EtcdException e && e.getErrorCode() == ErrorCode.NOT_FOUND) {
+        submit(() -> leaseLost(lease, "not found"));
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      submit(() -> leaseLost(lease, "keep-alive ended"));
+    }
+  }
+
+  // ---- discovery -----------------------------------------------------------------------------
+
+  /** Lists the prefix, publishes the members, and watches from the listed revision + 1. */
+  private void sync() {
+    syncScheduled = false;
+    if (closing) {
+      return;
+    }
+    closeWatcher();
+    try {
+      GetResponse listed = call(client.getKVClient().get(prefix, GetOption.builder().isPrefix(true).build()));
+      members.clear();
+      for (KeyValue kv : listed.getKvs()) {
+        members.put(kv.getKey().toString(UTF_8), kv.getValue().toString(UTF_8));
+      }
+      long revision = listed.getHeader().getRevision();
+      int generation = ++watchGeneration;
+      watcher = client.getWatchClient().watch(prefix,
+          WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
+          Watch.listener(
+              response -> submit(() -> apply(generation, response)),
+              error -> submit(() -> watchEnded(generation, error)),
+              () -> submit(() -> watchEnded(generation, null))));
+      syncBackoff = MIN_BACKOFF_MS;
+      reachable(true);
+      events.resynced();
+      publish();
+      if (!members.containsKey(selfKey()) && leaseId != 0 && !registerScheduled) {
+        // Listed without our own key although we hold a lease: it was deleted behind our back.
+        leaseLost(leaseId, "own key missing from the listing");
+      }
+    } catch (Exception e) {
+      reachable(false, e);
+      scheduleSync();
+    }
+  }
+
+  private void scheduleSync() {
+    if (closing || syncScheduled) {
+      return;
+    }
+    syncScheduled = true;
+    long delay = syncBackoff;
+    syncBackoff = Math.min(MAX_BACKOFF_MS, syncBackoff * 2);
+    thread.schedule(this::sync, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private void apply(int generation, WatchResponse response) {
+    if (generation != watchGeneration || closing) {
+      return;
+    }
+    boolean ownKeyDeleted = false;
+    for (WatchEvent event : response.getEvents()) {
+      String key = event.getKeyValue().getKey().toString(UTF_8);
+      if (event.getEventType() == WatchEvent.EventType.PUT) {
+        members.put(key, event.getKeyValue().getValue().toString(UTF_8));
+      } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
+        members.remove(key);
+        ownKeyDeleted |= key.equals(selfKey());
+      }
+    }
+    publish();
+    if (ownKeyDeleted) {
+      leaseLost(leaseId, "own key deleted");
+    }
+  }
+
+  private void watchEnded(int generation, Throwable error) {
+    if (generation != watchGeneration || closing) {
+      return;
+    }
+    // Compaction, a halted stream, or a completed watch: list again and watch anew.
+    log.info("etcd watch ended ({}); listing again", error == null ? "completed" : error.toString());
+    closeWatcher();
+    scheduleSync();
+  }
+
+  private void closeWatcher() {
+    watchGeneration++;
+    if (watcher != null) {
+      watcher.close();
+      watcher = null;
+    }
+  }
+
+  private void publish() {
+    Set<String> urls = new TreeSet<>();
+    for (String url : members.values()) {
+      if (url.startsWith("http://") || url.startsWith("https://")) {
+        urls.add(url);
+      }
+    }
+    urls.add(selfUrl);
+    ready = true;
+    listener.accept(Set.copyOf(urls));
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  @Override
+  public void deregister() {
+    closing = true;
+    runAndWait(this::revokeQuietly);
+  }
+
+  @Override
+  public void close() {
+    closing = true;
+    runAndWait(() -> {
+      closeWatcher();
+      closeKeepAlive();
+    });
+    thread.shutdownNow();
+    try {
+      thread.awaitTermination(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    client.close();
+  }
+
+  private void runAndWait(Runnable task) {
+    try {
+      CompletableFuture.runAsync(task, thread).get(CALL_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      log.warn("etcd membership did not stop cleanly: {}", e.toString());
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private void submit(Runnable task) {
+    if (!closing) {
+      try {
+        thread.execute(task);
+      } catch (RejectedExecutionException e) {
+        // closed meanwhile
+      }
+    }
+  }
+
+  private void reachable(boolean up) {
+    reachable(up, null);
+  }
+
+  private void reachable(boolean up, Exception failure) {
+    if (reachable == null || reachable != up) {
+      if (up) {
+        log.info("etcd reachable");
+      } else {
+        log.warn("etcd unreachable, keeping the last known {} members: {}", members.size(), failure.toString());
+      }
+      reachable = up;
+      events.reachable(up);
+    }
+  }
+
+  private static <T> T call(CompletableFuture<T> future) throws Exception {
+    try {
+      return future.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    } catch (TimeoutException e) {
+      future.cancel(true);
+      throw e;
+    }
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, UTF_8);
+  }
+}

@@ -1,0 +1,23 @@
+package io.imgcache.membership;
+
+import java.util.Set;
+import java.util.function.Consumer;
+
+/** A source of the cluster's member list (advertised URLs, this node included). */
+public interface Membership extends AutoCloseable {
+  /**
+   * Starts tracking members. {@code listener} gets every complete member set, in order, on the
+   * membership's own thread; it must not block. Returns without waiting for the first set.
+   */
+  void start(Consumer<Set<String>> listener);
+
+  /** Whether the member list has been loaded at least once (and so stays true). */
+  boolean ready();
+
+  /** Takes this node out of the list others see (e.g. revokes its lease). Blocks briefly at most. */
+  void deregister();
+
+  /** Stops tracking and releases every resource. Blocks briefly at most; idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,170 @@
+package io.imgcache.http;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static io.imgcache.http.OneNode.ascii;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * What is passed through to the origin and never cached (DESIGN §3, §4): methods other than GET
+ * and HEAD, and bodies over {@code cache.max-object-size}.
+ */
+class FrontHandlerPassThroughTest {
+  private static final int MAX_OBJECT = 64 * 1024;
+  private static final int BIG = 1 << 20;
+
+  private static WireMockServer origin;
+  private OneNode one;
+
+  @BeforeAll
+  static void startOrigin() {
+    origin = OneNode.startOrigin();
+  }
+
+  @AfterAll
+  static void stopOrigin() {
+    origin.stop();
+  }
+
+  @BeforeEach
+  void resetOrigin() {
+    origin.resetAll();
+  }
+
+  @AfterEach
+  void stopNode() {
+    if (one != null) {
+      one.close();
+    }
+  }
+
+  @Test
+  void postWithABodyIsPassedThroughAndNotCached() {
+    origin.stubFor(post(urlEqualTo("/v2/upload?name=a.png"))
+        .withHeader("X-Custom", equalTo("custom-value"))
+        .withRequestBody(equalTo("the posted body"))
+        .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "text/plain")
+            .withHeader("Location", "/v2/image/a.png").withBody("created")));
+    origin.stubFor(get(urlEqualTo("/v2/upload?name=a.png")).willReturn(aResponse()
+        .withStatus(200).withHeader("Content-Type", "text/plain").withBody("the GET answer")));
+    one = OneNode.start(origin, Map.of());
+    HttpRequest post = one.request("/v2/upload?name=a.png")
+        .header("X-Custom", "custom-value")
+        .header("Content-Type", "text/plain")
+        .POST(HttpRequest.BodyPublishers.ofString("the posted body"))
+        .build();
+
+    for (int i = 1; i <= 2; i++) {
+      HttpResponse<byte[]> response = one.send(post);
+      assertEquals(201, response.statusCode(), () -> new String(response.body(), StandardCharsets.UTF_8));
+      assertEquals("created", new String(response.body(), StandardCharsets.UTF_8));
+      assertEquals("PASS", response.headers().firstValue("X-Cache").orElse(null));
+      assertEquals("/v2/image/a.png", response.headers().firstValue("Location").orElse(null));
+      assertEquals(i, origin.findAll(postRequestedFor(urlEqualTo("/v2/upload?name=a.png"))).size(),
+          "every POST goes to the origin");
+    }
+    LoggedRequest seen = origin.findAll(postRequestedFor(urlEqualTo("/v2/upload?name=a.png"))).get(0);
+    assertEquals("the posted body", seen.getBodyAsString());
+    assertEquals("custom-value", seen.getHeader("X-Custom"));
+    assertTrue(seen.getHeader("Via").contains("imgcache"), seen.getHeader("Via"));
+
+    // The POST left nothing in the cache for a GET of the same target.
+    HttpResponse<byte[]> get = one.get("/v2/upload?name=a.png");
+    assertEquals("the GET answer", new String(get.body(), StandardCharsets.UTF_8));
+    assertEquals("MISS", get.headers().firstValue("X-Cache").orElse(null));
+    assertEquals(1, origin.findAll(getRequestedFor(urlEqualTo("/v2/upload?name=a.png"))).size());
+  }
+
+  @ParameterizedTest(name = "Content-Length known: {0}")
+  @ValueSource(booleans = {true, false})
+  void aBodyOverTheMaximumObjectSizeIsPassedThroughIntactAndNotCached(boolean contentLength) {
+    byte[] body = OneNode.randomBytes(1024, BIG);
+    ResponseDefinitionBuilder response = aResponse()
+        .withStatus(200)
+        .withHeader("Content-Type", "image/png")
+        .withHeader("ETag", "\"big\"")
+        .withBody(body);
+    if (contentLength) {
+      // WireMock chunks bodies unless told the length.
+      response.withHeader("Content-Length", String.valueOf(BIG));
+    } else {
+      response.withChunkedDribbleDelay(8, 100);
+    }
+    origin.stubFor(get(urlEqualTo("/v2/image/png/huge?w=8000")).willReturn(response));
+    assertOriginFraming(contentLength);
+    origin.resetRequests();
+    one = OneNode.start(origin, Map.of("imgcache.cache.max-object-size", MAX_OBJECT + "B"));
+
+    int before = 0;
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<byte[]> answer = one.get("/v2/image/png/huge?w=8000");
+      assertEquals(200, answer.statusCode());
+      assertEquals(BIG, answer.body().length);
+      assertArrayEquals(body, answer.body(), "exact bytes");
+      assertEquals("image/png", answer.headers().firstValue("Content-Type").orElse(null));
+      assertEquals("\"big\"", answer.headers().firstValue("ETag").orElse(null));
+      assertTrue(!"HIT".equals(answer.headers().firstValue("X-Cache").orElse(null)), "not from the cache");
+      int after = one.originRequestCount();
+      assertTrue(after > before, "request " + (i + 1) + " went to the origin (" + before + " -> " + after + ")");
+      before = after;
+    }
+    assertNull(one.node.group().lookup("/v2/image/png/huge?w=8000"), "nothing cached");
+  }
+
+  /** Checks the stub frames its body the way the test case claims, straight from the origin. */
+  private static void assertOriginFraming(boolean contentLength) {
+    OneNode.RawResponse direct = OneNode.raw(origin.port(),
+        ascii("GET /v2/image/png/huge?w=8000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assertEquals(200, direct.status());
+    if (contentLength) {
+      assertEquals(String.valueOf(BIG), direct.header("Content-Length"), direct::toString);
+    } else {
+      assertNull(direct.header("Content-Length"), direct::toString);
+    }
+  }
+
+  @Test
+  void otherMethodsArePassedThroughWithXCachePass() {
+    origin.stubFor(any(urlEqualTo("/v2/thing")).willReturn(aResponse().withStatus(202).withBody("accepted")));
+    one = OneNode.start(origin, Map.of());
+
+    HttpResponse<byte[]> put = one.send(one.request("/v2/thing")
+        .PUT(HttpRequest.BodyPublishers.ofString("new")).build());
+    HttpResponse<byte[]> delete = one.send(one.request("/v2/thing").DELETE().build());
+
+    assertEquals(202, put.statusCode());
+    assertEquals("PASS", put.headers().firstValue("X-Cache").orElse(null));
+    assertEquals(202, delete.statusCode());
+    assertEquals("PASS", delete.headers().firstValue("X-Cache").orElse(null));
+    List<LoggedRequest> seen = one.originRequests();
+    assertEquals(2, seen.size());
+    assertEquals(List.of("DELETE", "PUT"), seen.stream().map(r -> r.getMethod().getName()).sorted().toList());
+    assertEquals(List.of("new"), seen.stream().filter(r -> r.getMethod().getName().equals("PUT"))
+        .map(LoggedRequest::getBodyAsString).toList());
+  }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs imgcache's whole test suite (README, "Quick start", second command).
+# On a fresh Debian 12 machine with JDK 17 and Maven it first installs, with apt, what the tests
+# need that Maven cannot fetch: etcd (the membership tests start a real one).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "test.sh: installing ${need[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+exec mvn -B -ntp verify "$@"
