@@ -16,6 +16,7 @@ import io.imgcache.membership.Membership;
 import io.imgcache.membership.StaticMembership;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
+import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerClients;
 import io.imgcache.peer.PeerHandler;
 import io.imgcache.peer.RingPeers;
@@ -173,10 +174,12 @@ public final class Node implements AutoCloseable {
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
-    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), metrics);
+    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), metrics);
+    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
+        peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
     int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, peerHandler, cluster, metrics, membership::ready, config.adminToken(),
+        new HttpServer.Routes(group, keys, peerHandler, purge, cluster, metrics, membership::ready, config.adminToken(),
             originConfig.url(), originConfig.timeout(), perThread));
     log.info("imgcache node {} listening on {}:{}, origin {}, membership {}", self, config.listen().host(),
         server.port(), originConfig.url(), config.membership().name().toLowerCase(Locale.ROOT));

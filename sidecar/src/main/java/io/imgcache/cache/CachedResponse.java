@@ -13,9 +13,13 @@ import java.util.Objects;
  * Immutable and thread-safe; the body array is never handed out, only read-only views of it.
  */
 public final class CachedResponse {
-  /** The headers kept with a cached body (DESIGN §4); everything else the origin sent is dropped. */
-  public static final List<String> STORED_HEADERS =
-      List.of("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires");
+  /**
+   * The headers kept with a cached body: DESIGN §4's five, plus the two without which the bytes
+   * would be misread (Content-Encoding) or wrongly shared by clients (Vary). Everything else the
+   * origin sent is dropped.
+   */
+  public static final List<String> STORED_HEADERS = List.of(
+      "Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires", "Content-Encoding", "Vary");
 
   /** Per-entry bookkeeping Caffeine and the JVM add on top of the bytes we count. */
   private static final int OVERHEAD_BYTES = 160;

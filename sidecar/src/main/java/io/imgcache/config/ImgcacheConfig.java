@@ -4,9 +4,12 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -221,10 +224,15 @@ public record ImgcacheConfig(
   }
 
   private static URI etcdEndpoint(Section etcdS, String text) {
-    if (!text.startsWith("http://") && !text.startsWith("https://")) {
-      throw etcdS.invalid("endpoints", "must be http:// or https:// URLs, was \"" + text + "\"");
+    try {
+      URI uri = new URI(text);
+      if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+        return uri;
+      }
+    } catch (URISyntaxException e) {
+      // reported below
     }
-    return URI.create(text);
+    throw etcdS.invalid("endpoints", "must be http://host:port or https://host:port URLs, was \"" + text + "\"");
   }
 
   private static URI defaultSelfUrl(int port) {
@@ -242,10 +250,19 @@ public record ImgcacheConfig(
     if (!root.hasPath(ROOT)) {
       throw new InvalidConfigException(ROOT, "missing (is reference.conf on the class path?)");
     }
-    Config reference = ConfigFactory.defaultReference().getConfig(ROOT);
-    for (Map.Entry<String, ConfigValue> entry : root.getConfig(ROOT).entrySet()) {
-      if (!reference.hasPathOrNull(entry.getKey())) {
-        throw new InvalidConfigException(ROOT + "." + entry.getKey(), "unknown key");
+    // The unresolved reference: the resolved one also holds -D system properties, typos included.
+    rejectUnknownKeys(root.getObject(ROOT), ConfigFactory.defaultReferenceUnresolved().getObject(ROOT), ROOT);
+  }
+
+  /** Walks objects (entrySet() of a Config would skip keys set to null). */
+  private static void rejectUnknownKeys(ConfigObject given, ConfigObject known, String path) {
+    for (Map.Entry<String, ConfigValue> entry : given.entrySet()) {
+      String key = path + "." + ConfigUtil.quoteString(entry.getKey()).replaceAll("^\"([A-Za-z0-9_-]+)\"$", "$1");
+      if (!known.containsKey(entry.getKey())) {
+        throw new InvalidConfigException(key, "unknown key");
+      }
+      if (entry.getValue() instanceof ConfigObject child && known.get(entry.getKey()) instanceof ConfigObject sub) {
+        rejectUnknownKeys(child, sub, key);
       }
     }
   }

@@ -33,7 +33,8 @@ final class Flights<V> {
     CompletableFuture<V> started;
     try {
       started = load.get();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // Whatever the loader throws must complete the flight, or the key would stay stuck.
       started = CompletableFuture.failedFuture(e);
     }
     started.whenComplete((value, failure) -> {

@@ -26,7 +26,12 @@ public final class Group {
   private final OriginLoader origin;
   private final Duration deadline;
   private final Events events;
-  private final Flights<Result> flights = new Flights<>();
+  // Two flight maps, so that a peer's request (answered as owner) never joins this node's own
+  // fetch of the key from another node — possible when rings disagree mid-change. Joining it would
+  // forward the peer's request (a second hop), and two nodes that each think the other owns a key
+  // would wait on each other until the peer timeout.
+  private final Flights<Result> ownerLoads = new Flights<>(); // loads from this node's origin as owner
+  private final Flights<Result> ownerFetches = new Flights<>(); // fetches from the key's owner
 
   /**
    * @param deadline how long one caller waits for a load before it gets a {@code
@@ -129,13 +134,20 @@ public final class Group {
     return moved[0];
   }
 
+  /** Whether this node's main and hot caches hold {@code key}, counting no hit. */
+  public record Holding(boolean main, boolean hot) {}
+
+  public Holding holding(String key) {
+    return new Holding(main.peek(key) != null, hot.peek(key) != null);
+  }
+
   /** Removes {@code key} from this node's main and hot caches; returns the copies removed. */
   public int purge(String key) {
     return (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
   }
 
   private CompletableFuture<Result> loadAsOwner(String key, String target, String clientAddress) {
-    return waitFor(flights.join(key, () -> {
+    return waitFor(ownerLoads.join(key, () -> {
       // A flight that finished between our cache miss and this join has stored its answer in
       // the main cache and left the map: look again before loading a second time.
       CachedResponse stored = main.peek(key);
@@ -159,7 +171,7 @@ public final class Group {
 
   private CompletableFuture<Result> fetchFromOwner(String key, String target, String clientAddress,
       PeerPicker.Peer owner) {
-    return waitFor(flights.join(key, () -> owner.fetch(key)
+    return waitFor(ownerFetches.join(key, () -> owner.fetch(key)
         .thenApply(response -> {
           if (response.storable() && response.status() == 200) {
             hot.put(key, response);

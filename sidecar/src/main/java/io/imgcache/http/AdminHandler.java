@@ -1,15 +1,23 @@
 package io.imgcache.http;
 
 import io.imgcache.auth.BearerToken;
+import io.imgcache.group.Group;
+import io.imgcache.key.InvalidKeyException;
+import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Json;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.metrics.StatsJson;
+import io.imgcache.peer.ClusterPurge;
 import io.imgcache.ring.Cluster;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import io.undertow.util.SameThreadExecutor;
 import java.net.InetAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Deque;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -19,12 +27,19 @@ import java.util.function.BooleanSupplier;
 final class AdminHandler {
   private final Metrics metrics;
   private final Cluster cluster;
+  private final Group group;
+  private final KeyPolicy keys;
+  private final ClusterPurge purge;
   private final BooleanSupplier ready;
   private final BearerToken adminToken; // not set = loopback only
 
-  AdminHandler(Metrics metrics, Cluster cluster, BooleanSupplier ready, String adminToken) {
+  AdminHandler(Metrics metrics, Cluster cluster, Group group, KeyPolicy keys, ClusterPurge purge,
+      BooleanSupplier ready, String adminToken) {
     this.metrics = metrics;
     this.cluster = cluster;
+    this.group = group;
+    this.keys = keys;
+    this.purge = purge;
     this.ready = ready;
     this.adminToken = new BearerToken(adminToken);
   }
@@ -41,8 +56,67 @@ final class AdminHandler {
           () -> Responses.send(ex, 200, Responses.JSON, StatsJson.render(metrics).getBytes(StandardCharsets.UTF_8))));
       case "/_imgcache/ring" -> admin(ex -> Responses.send(ex, 200, Responses.JSON,
           ringJson(cluster.snapshot()).getBytes(StandardCharsets.UTF_8)));
+      case "/_imgcache/cache" -> admin(this::cache);
       default -> null;
     };
+  }
+
+  /** {@code PURGE <target>}: removes the target's key everywhere (admin only). */
+  HttpHandler purgeHandler() {
+    return admin(exchange -> {
+      String query = exchange.getQueryString();
+      purge(exchange, exchange.getRequestURI(), query);
+    });
+  }
+
+  /**
+   * {@code GET /_imgcache/cache?key=<target>}: where this node holds the target's key; {@code
+   * DELETE} the same: purge it everywhere.
+   */
+  private void cache(HttpServerExchange exchange) {
+    Deque<String> param = exchange.getQueryParameters().get("key");
+    if (param == null || param.isEmpty() || param.getFirst().isEmpty()) {
+      Responses.text(exchange, 400, "key=<request target> is required, e.g. key=/v2/image/png/003%3Fw%3D850");
+      return;
+    }
+    String target = URLDecoder.decode(param.getFirst(), StandardCharsets.UTF_8);
+    int q = target.indexOf('?');
+    String path = q < 0 ? target : target.substring(0, q);
+    String query = q < 0 ? null : target.substring(q + 1);
+    if (exchange.getRequestMethod().equals(Methods.DELETE)) {
+      purge(exchange, path, query);
+    } else if (exchange.getRequestMethod().equals(Methods.GET)) {
+      String key = key(exchange, path, query);
+      if (key != null) {
+        Group.Holding holding = group.holding(key);
+        Responses.send(exchange, 200, Responses.JSON, new Json().beginObject().name("key").value(key)
+            .name("main").value(holding.main()).name("hot").value(holding.hot()).endObject().toString()
+            .getBytes(StandardCharsets.UTF_8));
+      }
+    } else {
+      exchange.getResponseHeaders().put(Headers.ALLOW, "GET, DELETE");
+      Responses.text(exchange, 405, "GET or DELETE");
+    }
+  }
+
+  private void purge(HttpServerExchange exchange, String path, String query) {
+    String key = key(exchange, path, query);
+    if (key == null) {
+      return;
+    }
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> purge.purge(key).thenAcceptAsync(
+        json -> Responses.send(exchange, 200, Responses.JSON, json.getBytes(StandardCharsets.UTF_8)),
+        exchange.getIoThread()));
+  }
+
+  /** The key for a target, or null after answering 400/414. */
+  private String key(HttpServerExchange exchange, String path, String query) {
+    try {
+      return keys.keyFor(path, query);
+    } catch (InvalidKeyException e) {
+      Responses.text(exchange, e.status(), e.getMessage());
+      return null;
+    }
   }
 
   /** Wraps {@code next} in the admin check and restricts it to GET. */

@@ -100,7 +100,7 @@ final class FrontHandler implements HttpHandler {
     }
     headers.put(Responses.X_CACHE, result.source().header());
     int status = response.status();
-    if (status == 200 && response.etag() != null && notModified(exchange, response.etag())) {
+    if (status == 200 && notModified(exchange, response.etag())) {
       exchange.setStatusCode(StatusCodes.NOT_MODIFIED);
       exchange.endExchange();
       metrics.request(result.source().header(), StatusCodes.NOT_MODIFIED, System.nanoTime() - start);
@@ -116,9 +116,17 @@ final class FrontHandler implements HttpHandler {
     metrics.request(result.source().header(), status, System.nanoTime() - start);
   }
 
+  /** Whether If-None-Match fails for a 200 with {@code etag} (null: none), i.e. the answer is 304. */
   private static boolean notModified(HttpServerExchange exchange, String etag) {
     String ifNoneMatch = exchange.getRequestHeaders().getFirst(Headers.IF_NONE_MATCH);
-    return ifNoneMatch != null && !ETagUtils.handleIfNoneMatch(ifNoneMatch, ETagUtils.parseETagList(etag), true);
+    if (ifNoneMatch == null) {
+      return false;
+    }
+    // "*" matches any current representation (RFC 9110 §13.1.2); ETagUtils only parses quoted tags.
+    if (ifNoneMatch.trim().equals("*")) {
+      return true;
+    }
+    return etag != null && !ETagUtils.handleIfNoneMatch(ifNoneMatch, ETagUtils.parseETagList(etag), true);
   }
 
   private void fail(HttpServerExchange exchange, Throwable failure, long start) {

@@ -4,6 +4,7 @@ import io.imgcache.group.Group;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
+import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
@@ -17,6 +18,7 @@ import io.undertow.server.handlers.ResponseCodeHandler;
 import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
 import io.undertow.server.handlers.proxy.ProxyHandler;
 import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -33,11 +35,14 @@ public final class HttpServer implements AutoCloseable {
   /** Request bodies passed through to the origin are cut off past this. */
   static final long MAX_REQUEST_BODY = 64L << 20;
 
+  private static final HttpString PURGE = HttpString.tryFromString("PURGE");
+
   private final Undertow undertow;
   private final GracefulShutdownHandler graceful;
 
   /** What the server serves. */
-  public record Routes(Group group, KeyPolicy keys, HttpHandler peerHandler, Cluster cluster, Metrics metrics,
+  public record Routes(Group group, KeyPolicy keys, HttpHandler peerHandler, ClusterPurge purge, Cluster cluster,
+      Metrics metrics,
       BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, int originConnectionsPerThread) {}
 
   private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
@@ -61,12 +66,18 @@ public final class HttpServer implements AutoCloseable {
         .setNext(ResponseCodeHandler.HANDLE_404)
         .build();
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), passThrough, routes.metrics());
-    AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.ready(), routes.adminToken());
+    AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
+        routes.purge(), routes.ready(), routes.adminToken());
     HttpHandler peers = routes.peerHandler();
+    HttpHandler purge = admin.purgeHandler();
     HttpHandler router = exchange -> {
       String path = exchange.getRequestPath();
       if (path.startsWith(PeerProtocol.PREFIX)) {
         peers.handleRequest(exchange);
+        return;
+      }
+      if (exchange.getRequestMethod().equals(PURGE)) {
+        purge.handleRequest(exchange);
         return;
       }
       HttpHandler own = admin.route(path);

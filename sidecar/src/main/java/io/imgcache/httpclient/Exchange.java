@@ -10,7 +10,6 @@ import io.undertow.connector.PooledByteBuffer;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
-import io.undertow.util.Methods;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -29,7 +28,7 @@ import org.xnio.XnioExecutor;
 import org.xnio.channels.StreamSourceChannel;
 
 /**
- * One GET on one borrowed connection: send, read the whole bounded body, give the connection back
+ * One bodiless request (GET, HEAD, DELETE) on one borrowed connection: send, read the whole bounded body, give the connection back
  * (or invalidate it when anything went wrong). Runs entirely on the connection's IO thread, which
  * is the only thread allowed to touch an Undertow client connection.
  */
@@ -52,14 +51,14 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
   private byte[] body;
   private int length;
 
-  Exchange(ClientConnection connection, URI target, String path, List<String> requestHeaders, long timeoutNanos,
-      long maxBody, CompletableFuture<HttpResponse> result, Consumer<Boolean> release) {
+  Exchange(ClientConnection connection, HttpString method, URI target, String path, List<String> requestHeaders,
+      long timeoutNanos, long maxBody, CompletableFuture<HttpResponse> result, Consumer<Boolean> release) {
     this.connection = connection;
     this.timeoutNanos = timeoutNanos;
     this.maxBody = maxBody;
     this.result = result;
     this.release = release;
-    this.request = new ClientRequest().setMethod(Methods.GET).setPath(path);
+    this.request = new ClientRequest().setMethod(method).setPath(path);
     request.getRequestHeaders().put(Headers.HOST, target.getAuthority());
     for (int i = 0; i < requestHeaders.size(); i += 2) {
       request.getRequestHeaders().add(HttpString.tryFromString(requestHeaders.get(i)), requestHeaders.get(i + 1));
@@ -79,7 +78,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     connection.sendRequest(request, new ClientCallback<>() {
       @Override
       public void completed(ClientExchange exchange) {
-        // A GET has no body: the client finishes the request by itself.
+        // No body: the client finishes the request by itself.
         exchange.setResponseListener(new ClientCallback<>() {
           @Override
           public void completed(ClientExchange exchange) {

@@ -5,6 +5,8 @@ import static com.google.common.base.Preconditions.checkArgument;
 import io.imgcache.httpclient.HttpClientException.Kind;
 import io.undertow.client.ClientConnection;
 import io.undertow.connector.ByteBufferPool;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -82,18 +84,24 @@ public final class PooledHttpClient implements AutoCloseable {
    */
   public CompletableFuture<HttpResponse> get(URI target, String path, List<String> headers, Duration timeout,
       long maxBody) {
+    return send(Methods.GET, target, path, headers, timeout, maxBody);
+  }
+
+  /** Like {@link #get} with another bodiless method (e.g. DELETE). */
+  public CompletableFuture<HttpResponse> send(HttpString method, URI target, String path, List<String> headers,
+      Duration timeout, long maxBody) {
     checkArgument(headers.size() % 2 == 0, "headers must alternate name and value, got %s items", headers.size());
     CompletableFuture<HttpResponse> result = new CompletableFuture<>();
     try {
-      borrowers.execute(() -> borrowAndSend(target, path, headers, timeout, maxBody, result));
+      borrowers.execute(() -> borrowAndSend(method, target, path, headers, timeout, maxBody, result));
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new HttpClientException(Kind.CONNECT, name + " client is closed", e));
     }
     return result;
   }
 
-  private void borrowAndSend(URI target, String path, List<String> headers, Duration timeout, long maxBody,
-      CompletableFuture<HttpResponse> result) {
+  private void borrowAndSend(HttpString method, URI target, String path, List<String> headers, Duration timeout,
+      long maxBody, CompletableFuture<HttpResponse> result) {
     ClientConnection connection;
     try {
       connection = pool.borrowObject(target);
@@ -109,7 +117,7 @@ public final class PooledHttpClient implements AutoCloseable {
           "cannot connect to " + target + ": " + e.getMessage(), e));
       return;
     }
-    new Exchange(connection, target, path, headers, timeout.toNanos(), maxBody, result,
+    new Exchange(connection, method, target, path, headers, timeout.toNanos(), maxBody, result,
         reusable -> release(target, connection, reusable)).start();
   }
 

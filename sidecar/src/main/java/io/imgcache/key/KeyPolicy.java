@@ -44,6 +44,9 @@ public final class KeyPolicy {
       throw new InvalidKeyException(400, "request target must be a path starting with '/'");
     }
     checkCharacters(path);
+    if (path.length() + (query == null ? 0 : query.length() + 1) > maxLength) {
+      throw new InvalidKeyException(414, "request target longer than " + maxLength + " bytes");
+    }
     String key;
     if (query == null || query.isEmpty()) {
       key = path;
@@ -85,8 +88,8 @@ public final class KeyPolicy {
         throw new InvalidKeyException(400, "request target contains a control, space or non-ASCII character");
       }
       if (c == '%') {
-        int hi = i + 2 < s.length() ? Character.digit(s.charAt(i + 1), 16) : -1;
-        int lo = hi >= 0 ? Character.digit(s.charAt(i + 2), 16) : -1;
+        int hi = i + 2 < s.length() ? hexDigit(s.charAt(i + 1)) : -1;
+        int lo = hi >= 0 ? hexDigit(s.charAt(i + 2)) : -1;
         if (hi < 0 || lo < 0) {
           throw new InvalidKeyException(400, "invalid percent-encoding in request target");
         }
@@ -97,6 +100,11 @@ public final class KeyPolicy {
         i += 2;
       }
     }
+  }
+
+  /** An ASCII hex digit's value, or -1 (Character.digit would also take other scripts' digits). */
+  private static int hexDigit(char c) {
+    return c < 0x80 ? Character.digit(c, 16) : -1;
   }
 
   /** Percent-decodes a parameter name (already validated) for comparison with ignore-params. */

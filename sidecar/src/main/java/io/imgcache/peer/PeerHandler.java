@@ -37,21 +37,29 @@ public final class PeerHandler implements HttpHandler {
   private final String groupPrefix;
   private final KeyPolicy keys;
   private final BearerToken token; // not set = no token required
+  private final BearerToken adminToken;
   private final Metrics metrics;
 
-  public PeerHandler(Group group, KeyPolicy keys, String token, Metrics metrics) {
+  /**
+   * @param token the peer token ("" = none)
+   * @param adminToken also accepted for purges ("" = none); with neither token set, purges are open
+   *     like everything else on the peer port
+   */
+  public PeerHandler(Group group, KeyPolicy keys, String token, String adminToken, Metrics metrics) {
     this.group = group;
     this.groupPrefix = PeerProtocol.PREFIX + group.name() + '/';
     this.keys = keys;
     this.token = new BearerToken(token);
+    this.adminToken = new BearerToken(adminToken);
     this.metrics = metrics;
   }
 
   @Override
   public void handleRequest(HttpServerExchange exchange) {
     String path = exchange.getRequestPath();
-    if (!exchange.getRequestMethod().equals(Methods.GET)) {
-      error(exchange, 405, PeerProtocol.ERROR_BAD_REQUEST, "the peer protocol is GET only");
+    boolean purge = exchange.getRequestMethod().equals(Methods.DELETE);
+    if (!purge && !exchange.getRequestMethod().equals(Methods.GET)) {
+      error(exchange, 405, PeerProtocol.ERROR_BAD_REQUEST, "the peer protocol takes GET and DELETE only");
       return;
     }
     if (path.equals(PeerProtocol.HEALTH_PATH)) {
@@ -59,7 +67,7 @@ public final class PeerHandler implements HttpHandler {
       exchange.getResponseSender().send(ByteBuffer.wrap(OK));
       return;
     }
-    if (token.isSet() && !token.matches(exchange)) {
+    if (purge ? !mayPurge(exchange) : token.isSet() && !token.matches(exchange)) {
       exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
       error(exchange, 401, PeerProtocol.ERROR_UNAUTHORIZED, "missing or wrong peer token");
       return;
@@ -73,6 +81,12 @@ public final class PeerHandler implements HttpHandler {
       key = validKey(path.substring(groupPrefix.length()));
     } catch (IllegalArgumentException e) {
       error(exchange, 400, PeerProtocol.ERROR_BAD_REQUEST, e.getMessage());
+      return;
+    }
+    if (purge) {
+      byte[] body = ClusterPurge.answer(group.purge(key)).getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+      exchange.getResponseSender().send(ByteBuffer.wrap(body));
       return;
     }
     if ("1".equals(exchange.getRequestHeaders().getFirst(PeerProtocol.CACHED_ONLY_HEADER))) {
@@ -98,6 +112,13 @@ public final class PeerHandler implements HttpHandler {
             fail(exchange, failure);
           }
         }, exchange.getIoThread()));
+  }
+
+  private boolean mayPurge(HttpServerExchange exchange) {
+    if (!token.isSet() && !adminToken.isSet()) {
+      return true;
+    }
+    return token.matches(exchange) || adminToken.matches(exchange);
   }
 
   private String validKey(String segment) {

@@ -110,9 +110,9 @@ class CachedResponseTest {
   }
 
   @Test
-  void storedHeadersAreTheDesignList() {
-    assertEquals(List.of("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires"),
-        CachedResponse.STORED_HEADERS);
+  void storedHeadersAreTheDesignListPlusEncodingAndVary() {
+    assertEquals(List.of("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires", "Content-Encoding",
+        "Vary"), CachedResponse.STORED_HEADERS);
   }
 
   @Test
