@@ -166,6 +166,17 @@ final class FrontHandler implements HttpHandler {
       metrics.request(Source.PASS.header(), ex.getStatusCode(), System.nanoTime() - start);
       next.proceed();
     });
+    // When the proxy cannot reach the origin it ends the exchange with a bare 503/504: give the
+    // client DESIGN §4's answer instead, 502/504 with a reason.
+    exchange.addDefaultResponseListener(ex -> {
+      if (ex.isResponseStarted() || ex.getStatusCode() < 500) {
+        return false;
+      }
+      boolean timedOut = ex.getStatusCode() == StatusCodes.GATEWAY_TIME_OUT;
+      metrics.originError(timedOut ? "pass_timeout" : "pass_connect");
+      Responses.text(ex, timedOut ? 504 : 502, timedOut ? "origin timed out" : "origin unreachable");
+      return true;
+    });
     metrics.originRequest("pass");
     passThrough.handleRequest(exchange);
   }

@@ -1,6 +1,8 @@
 package io.imgcache.http;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
 import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.imgcache.http.OneNode.ascii;
@@ -48,9 +50,7 @@ class FrontHandlerBadInputTest {
   void startNode() {
     origin.resetAll();
     // Anything at all the node sends the origin is answered, so only the journal can tell.
-    origin.stubFor(com.github.tomakehurst.wiremock.client.WireMock.any(
-        com.github.tomakehurst.wiremock.client.WireMock.anyUrl()).willReturn(aResponse().withStatus(200)
-            .withBody("the origin was contacted")));
+    origin.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(200).withBody("the origin was contacted")));
     origin.stubFor(get(urlEqualTo(GOOD)).willReturn(aResponse()
         .withStatus(200).withHeader("Content-Type", "image/png").withBody(goodBody)));
     one = OneNode.start(origin, Map.of());
@@ -85,6 +85,8 @@ class FrontHandlerBadInputTest {
             ascii("GET /v2/image/a.png HTTP/1.1\r\nHost: x\r\n" + bigHeader + "Connection: close\r\n\r\n")),
         Arguments.of("HTTP/1.1 without Host",
             ascii("GET /v2/image/a.png HTTP/1.1\r\nConnection: close\r\n\r\n")),
+        Arguments.of("two Host headers",
+            ascii("GET /v2/image/a.png HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n")),
         Arguments.of("relative path without a leading slash",
             ascii("GET v2/image/a.png HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
         Arguments.of("not HTTP at all",
@@ -107,12 +109,13 @@ class FrontHandlerBadInputTest {
   }
 
   @Test
-  void absoluteFormGets400AndCountsAsPass() {
+  void absoluteFormGets400WithAPlainTextReason() {
     OneNode.RawResponse response = one.raw(
         ascii("GET http://evil.example/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"));
 
     assertEquals(400, response.status(), response::toString);
     assertTrue(response.header("Content-Type").startsWith("text/plain"), response::toString);
+    assertEquals("PASS", response.header("X-Cache"), response::toString);
   }
 
   @Test

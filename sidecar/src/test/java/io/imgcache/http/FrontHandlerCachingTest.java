@@ -278,6 +278,20 @@ class FrontHandlerCachingTest {
     assertEquals(1, one.originRequestCount());
   }
 
+  /** Undertow's ETagUtils only parses quoted tags, so "*" never matched and got a full 200. */
+  @Test
+  void ifNoneMatchStarGets304ForACachedRepresentation() {
+    byte[] body = OneNode.randomBytes(11, 500);
+    stubImage("/star.webp", body);
+    OneNode one = node();
+    assertImage(one.get("/star.webp"), body, "MISS");
+
+    HttpResponse<byte[]> star = one.get("/star.webp", "If-None-Match", "*");
+
+    assertEquals(304, star.statusCode());
+    assertEquals(0, star.body().length);
+  }
+
   @Test
   void metricsCountMissAndHitAndStatsShowOneMainEntry() {
     byte[] body = OneNode.randomBytes(9, 3000);

@@ -6,6 +6,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.imgcache.http.OneNode.ascii;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
@@ -108,11 +109,13 @@ class FrontHandlerCoalescingTest {
       // Let the second client's request reach the node and join the flight before the first leaves.
       OneNode.await("the second client to join the load", Duration.ofSeconds(5),
           () -> coalescedWaits(one) >= 1);
-      assertTrue(!second.isDone(), "the second client waits for the load");
+      assertFalse(second.isDone(), "the second client waits for the load");
     } catch (IOException e) {
       throw new AssertionError(e);
     }
-    // The first client is gone (socket closed) while the origin is still delaying.
+    // The first client is gone (socket closed) while the origin is still delaying. Undertow does not
+    // read a connection whose exchange is in flight, so today the node only sees the close when it
+    // writes the answer; this guards the outcome, whichever way a future server notices earlier.
 
     HttpResponse<byte[]> response = second.get(10, TimeUnit.SECONDS);
     assertEquals(200, response.statusCode());

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,6 +24,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -242,7 +244,7 @@ final class OneNode implements AutoCloseable {
         for (int n; (n = in.read(buffer)) >= 0; ) {
           received.write(buffer, 0, n);
         }
-      } catch (java.net.SocketTimeoutException e) {
+      } catch (SocketTimeoutException e) {
         throw new AssertionError("no answer and no close within " + REQUEST_TIMEOUT, e);
       } catch (IOException e) {
         closedBecause = "read failed: " + e.getMessage();
@@ -260,7 +262,8 @@ final class OneNode implements AutoCloseable {
   private static RawResponse parse(byte[] bytes, String closedBecause) {
     int end = indexOf(bytes, ascii("\r\n\r\n"));
     if (end < 0) {
-      return new RawResponse(-1, Map.of(), bytes, closedBecause + ", " + bytes.length + " bytes without a header block");
+      return new RawResponse(-1, Map.of(), bytes,
+          closedBecause + ", " + bytes.length + " bytes without a header block");
     }
     String[] lines = new String(bytes, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
     String[] statusLine = lines[0].split(" ", 3);
@@ -273,7 +276,7 @@ final class OneNode implements AutoCloseable {
       headers.computeIfAbsent(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
           .add(lines[i].substring(colon + 1).trim());
     }
-    byte[] body = java.util.Arrays.copyOfRange(bytes, end + 4, bytes.length);
+    byte[] body = Arrays.copyOfRange(bytes, end + 4, bytes.length);
     return new RawResponse(Integer.parseInt(statusLine[1]), headers, body, closedBecause);
   }
 
