@@ -1,5 +1,7 @@
 package io.imgcache.http;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.Group;
 import io.imgcache.group.Result;
@@ -21,6 +23,7 @@ import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
 import io.undertow.util.Protocols;
 import io.undertow.util.StatusCodes;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -38,6 +41,15 @@ final class FrontHandler implements HttpHandler {
   private final KeyPolicy keys;
   private final HttpHandler passThrough;
   private final Metrics metrics;
+  /**
+   * Keys whose body turned out larger than cache.max-object-size: later requests stream them
+   * straight from the origin instead of first attempting a load that is cut off (a second resize).
+   */
+  private final Cache<String, Boolean> tooLarge = Caffeine.newBuilder()
+      .maximumSize(10_000)
+      .expireAfterWrite(Duration.ofMinutes(10))
+      .executor(Runnable::run)
+      .build();
 
   FrontHandler(Group group, KeyPolicy keys, HttpHandler passThrough, Metrics metrics) {
     this.group = group;
@@ -79,6 +91,10 @@ final class FrontHandler implements HttpHandler {
       respond(exchange, hit, head, start);
       return;
     }
+    if (tooLarge.getIfPresent(key) != null) {
+      passThrough(exchange, start);
+      return;
+    }
     String target = query.isEmpty() ? path : path + '?' + query;
     String client = exchange.getSourceAddress().getAddress().getHostAddress();
     // The exchange stays open past this call; the load's completion answers it on its own IO thread.
@@ -87,7 +103,7 @@ final class FrontHandler implements HttpHandler {
           if (failure == null) {
             respond(exchange, result, head, start);
           } else {
-            fail(exchange, failure, start);
+            fail(exchange, key, failure, start);
           }
         }, exchange.getIoThread()));
   }
@@ -129,9 +145,10 @@ final class FrontHandler implements HttpHandler {
     return etag != null && !ETagUtils.handleIfNoneMatch(ifNoneMatch, ETagUtils.parseETagList(etag), true);
   }
 
-  private void fail(HttpServerExchange exchange, Throwable failure, long start) {
+  private void fail(HttpServerExchange exchange, String key, Throwable failure, long start) {
     Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     if (cause instanceof ObjectTooLargeException) {
+      tooLarge.put(key, Boolean.TRUE);
       // Too large to cache: stream it from the origin for this client.
       Connectors.executeRootHandler(ex -> passThrough(ex, start), exchange);
       return;

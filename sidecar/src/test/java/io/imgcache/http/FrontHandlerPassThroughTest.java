@@ -134,6 +134,11 @@ class FrontHandlerPassThroughTest {
       before = after;
     }
     assertNull(one.node.group().lookup("/v2/image/png/huge?w=8000"), "nothing cached");
+    // The first request paid an attempted load and a stream; once the key is known to be too
+    // large, each request costs the origin exactly one.
+    int known = one.originRequestCount();
+    one.get("/v2/image/png/huge?w=8000");
+    assertEquals(known + 1, one.originRequestCount(), "a known too-large key is streamed with one origin request");
   }
 
   /** Checks the stub frames its body the way the test case claims, straight from the origin. */
