@@ -4,8 +4,13 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -62,6 +67,16 @@ final class EtcdClusterMember {
   boolean isRunning() {
     Process p = process;
     return p != null && p.isAlive();
+  }
+
+  /** Whether something accepts TCP connections on the client port (etcd is up, maybe not ready). */
+  boolean acceptsConnections() {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), clientPort), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Exit code of the last process if it has exited, else empty. */
@@ -123,5 +138,26 @@ final class EtcdClusterMember {
   @Override
   public String toString() {
     return "etcd member " + index + " (" + clientUrl + ", peer " + peerUrl + ")";
+  }
+
+  /** {@code count} distinct free loopback ports: all bound to port 0 at once, then released. */
+  static int[] freePorts(int count) {
+    List<ServerSocket> sockets = new ArrayList<>();
+    try {
+      for (int i = 0; i < count; i++) {
+        sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      }
+      return sockets.stream().mapToInt(ServerSocket::getLocalPort).toArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not find free loopback ports", e);
+    } finally {
+      for (ServerSocket socket : sockets) {
+        try {
+          socket.close();
+        } catch (IOException ignored) {
+          // Closing a listening socket that never accepted does not fail in practice.
+        }
+      }
+    }
   }
 }

@@ -79,7 +79,8 @@ record EtcdTestCerts(Path caFile, Path serverCertFile, Path serverKeyFile, Path 
   }
 
   private static String findOnPath(String program) {
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+    String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    for (String dir : path.split(File.pathSeparator)) {
       Path candidate = Path.of(dir.isEmpty() ? "." : dir, program);
       if (Files.isExecutable(candidate)) {
         return candidate.toString();

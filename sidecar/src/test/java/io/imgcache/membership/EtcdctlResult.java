@@ -51,6 +51,7 @@ public record EtcdctlResult(List<String> command, int exitCode, String stdout, S
   static EtcdctlResult run(List<String> command, Map<String, String> env, Duration timeout) {
     Path out = null;
     Path err = null;
+    Process process = null;
     try {
       out = Files.createTempFile("imgcache-cmd-", ".out");
       err = Files.createTempFile("imgcache-cmd-", ".err");
@@ -62,24 +63,35 @@ public record EtcdctlResult(List<String> command, int exitCode, String stdout, S
           .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
       builder.environment().keySet().removeIf(name -> name.startsWith("ETCD"));
       builder.environment().putAll(env);
-      Process process = builder.start();
+      process = builder.start();
       boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (!exited) {
         process.destroyForcibly();
         process.waitFor(5, TimeUnit.SECONDS);
       }
-      String stderr = Files.readString(err, UTF_8);
-      return new EtcdctlResult(command, exited ? process.exitValue() : -1, Files.readString(out, UTF_8),
-          exited ? stderr : stderr + "\n(timed out after " + timeout.toMillis() + " ms; killed)");
+      String stderr = read(err);
+      if (!exited) {
+        stderr += "\n(timed out after " + timeout.toMillis() + " ms; killed)";
+      }
+      return new EtcdctlResult(command, exited ? process.exitValue() : -1,
+          read(out), stderr);
     } catch (IOException e) {
       throw new UncheckedIOException("could not run " + command, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running " + command, e);
     } finally {
+      if (process != null && process.isAlive()) {
+        process.destroyForcibly(); // interrupted: do not leave it running
+      }
       deleteQuietly(out);
       deleteQuietly(err);
     }
+  }
+
+  /** The file as UTF-8, malformed bytes (a binary value from "get") replaced rather than thrown. */
+  private static String read(Path file) throws IOException {
+    return new String(Files.readAllBytes(file), UTF_8);
   }
 
   private static void deleteQuietly(Path file) {
