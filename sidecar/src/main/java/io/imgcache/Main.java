@@ -207,8 +207,10 @@ public final class Main {
     } catch (IOException e) {
       // Reported as unknown below.
     }
-    out.println("imgcache " + p.getProperty("version", "unknown") + " (commit " + p.getProperty("commit", "unknown")
-        + ")");
+    String commit = p.getProperty("commit", "unknown");
+    // Built outside a git checkout, the placeholder stays unfiltered.
+    out.println("imgcache " + p.getProperty("version", "unknown") + " (commit "
+        + (commit.startsWith("${") ? "unknown" : commit) + ")");
     return 0;
   }
 }

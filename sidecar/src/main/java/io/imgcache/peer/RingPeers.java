@@ -2,8 +2,11 @@ package io.imgcache.peer;
 
 import io.imgcache.group.PeerPicker;
 import io.imgcache.ring.Cluster;
+import io.imgcache.ring.Ring;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 
@@ -18,6 +21,10 @@ public final class RingPeers implements PeerPicker {
 
   private final long warmupNanos;
   private final LongSupplier nanoClock;
+  // The ring over the current ring's members except self, built once per ring: see previousRing.
+  private final AtomicReference<Others> others = new AtomicReference<>();
+
+  private record Others(Ring of, Ring without) {}
 
   /**
    * @param connect makes the client for a peer URL; called once per URL
@@ -42,11 +49,35 @@ public final class RingPeers implements PeerPicker {
     if (snapshot.previous() == snapshot.ring() || nanoClock.getAsLong() - snapshot.changedAtNanos() > warmupNanos) {
       return null;
     }
-    String previous = snapshot.previous().owner(key);
+    String previous = previousRing(snapshot).owner(key);
     // A previous owner that left the ring is down or leaving: asking it would only cost a timeout.
     boolean useful = !previous.equals(cluster.self()) && snapshot.ring().members().contains(previous)
         && !previous.equals(snapshot.ring().owner(key));
     return useful ? peer(previous) : null;
+  }
+
+  /**
+   * The ring the key's previous owner is read from. A node whose previous ring was itself alone
+   * has just started (a scale-out or a rolling restart) or is back from being cut off from every
+   * peer: its own previous ring says it owned every key, which is no use. The previous owner of a
+   * key it owns now is then the member that owns the key when this node is left out — the ring
+   * the others used before it (re)joined. (On any other change a node only gains keys from
+   * members that left the ring, which are not worth asking.)
+   */
+  private Ring previousRing(Cluster.Snapshot snapshot) {
+    Ring previous = snapshot.previous();
+    if (!previous.members().equals(Set.of(cluster.self()))) {
+      return previous;
+    }
+    Ring ring = snapshot.ring();
+    Others cached = others.get();
+    if (cached == null || cached.of() != ring) {
+      // Built once per ring change (milliseconds for ten members), by whichever caller comes first.
+      cached = new Others(ring, Ring.of(ring.members().stream().filter(m -> !m.equals(cluster.self())).toList(),
+          ring.vnodes()));
+      others.set(cached);
+    }
+    return cached.without();
   }
 
   /** The client for {@code url}, created on first use. */
