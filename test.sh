@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs imgcache's whole test suite (README, "Quick start", second command).
 # On a fresh Debian 12 machine with JDK 17 and Maven it first installs, with apt, what the tests
-# need that Maven cannot fetch: etcd (the membership tests start a real one).
+# need that Maven cannot fetch: etcd (the membership tests start a real one) and rpm (the
+# package check).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -16,4 +18,6 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-exec mvn -B -ntp verify "$@"
+mvn -B -ntp verify "$@"
+# After verify, so that the RPM packages the jar just built and tested.
+exec packaging/test-rpm

@@ -118,7 +118,9 @@ public final class Main {
     if (given != null) {
       return Path.of(given);
     }
-    return defaultIfPresent && Files.exists(ImgcacheConfig.DEFAULT_FILE) ? ImgcacheConfig.DEFAULT_FILE : null;
+    // notExists, not !exists: a file we may not look at (a 0750 /etc/imgcache for a non-root
+    // user) must fail loudly when read, not silently fall back to the defaults.
+    return defaultIfPresent && !Files.notExists(ImgcacheConfig.DEFAULT_FILE) ? ImgcacheConfig.DEFAULT_FILE : null;
   }
 
   private static int run(Path configFile) {
@@ -160,7 +162,8 @@ public final class Main {
       }
     }
     out.println("# effective configuration" + (configFile == null ? " (defaults)" : " from " + configFile));
-    out.println("imgcache " + effective.getConfig("imgcache").root()
+    // Valid HOCON: the printout can be saved and used as a host's config file.
+    out.println(ConfigFactory.empty().withValue("imgcache", effective.getValue("imgcache")).root()
         .render(ConfigRenderOptions.concise().setFormatted(true).setJson(false)));
     out.println("# config OK");
     return 0;
