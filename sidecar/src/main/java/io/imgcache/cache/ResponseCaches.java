@@ -60,8 +60,8 @@ public final class ResponseCaches {
     @Override
     public void put(String key, CachedResponse value) {
       checkState(value.storable(), "not storable: %s", value);
-      if (value.status() != 200 && negativeTtl.isZero()) {
-        return;
+      if (maxBytes == 0 || (value.status() != 200 && negativeTtl.isZero())) {
+        return; // a cache of no bytes (hot-fraction 0) keeps nothing, not even for a moment
       }
       cache.put(key, value);
     }

@@ -183,7 +183,9 @@ public final class Group {
             // The owner is fine; the object is just not cacheable anywhere.
             return CompletableFuture.failedFuture(failure);
           }
-          events.peerFailed(owner.url());
+          if (!(unwrap(failure) instanceof PeerException e) || e.peerAtFault()) {
+            events.peerFailed(owner.url());
+          }
           events.fallback();
           // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
           return origin.load(target, clientAddress).thenApply(response -> new Result(Source.FALLBACK, response));

@@ -6,8 +6,10 @@ import java.io.IOException;
 public final class HttpClientException extends IOException {
   /** Why a request failed. */
   public enum Kind {
-    /** No connection: refused, connect timeout, or no pooled connection free in time. */
+    /** No connection: refused or connect timeout. */
     CONNECT,
+    /** Every pooled connection to the target stayed busy for the borrow timeout. */
+    POOL_EXHAUSTED,
     /** The response did not arrive in full within the request's timeout. */
     TIMEOUT,
     /** The connection broke during the exchange. */

@@ -106,7 +106,7 @@ public final class PooledHttpClient implements AutoCloseable {
     try {
       connection = pool.borrowObject(target);
     } catch (NoSuchElementException e) {
-      result.completeExceptionally(new HttpClientException(Kind.CONNECT, "no connection to " + target
+      result.completeExceptionally(new HttpClientException(Kind.POOL_EXHAUSTED, "no connection to " + target
           + " free within " + settings.borrowTimeout().toMillis() + "ms", e));
       return;
     } catch (HttpClientException e) {

@@ -69,6 +69,7 @@ public final class OriginClient implements OriginLoader {
         case TOO_LARGE -> new ObjectTooLargeException(e.getMessage());
         case TIMEOUT -> new OriginException(504, "origin timed out: " + e.getMessage(), e);
         case CONNECT -> new OriginException(502, "origin unreachable: " + e.getMessage(), e);
+        case POOL_EXHAUSTED -> new OriginException(503, "origin busy: " + e.getMessage(), e);
         case IO -> new OriginException(502, "origin connection failed: " + e.getMessage(), e);
       };
     }

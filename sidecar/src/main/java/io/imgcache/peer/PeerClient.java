@@ -1,6 +1,7 @@
 package io.imgcache.peer;
 
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.PeerException;
 import io.imgcache.group.PeerPicker;
 import io.imgcache.httpclient.HttpClientException;
 import io.imgcache.httpclient.HttpResponse;
@@ -73,8 +74,9 @@ final class PeerClient implements PeerPicker.Peer {
               metrics.peerRequest(url, "too_large");
               throw new ObjectTooLargeException(e.getMessage());
             }
-            metrics.peerRequest(url, "error");
-            throw new PeerException("peer " + url + " failed: " + cause.getMessage(), cause);
+            boolean busy = cause instanceof HttpClientException e && e.kind() == HttpClientException.Kind.POOL_EXHAUSTED;
+            metrics.peerRequest(url, busy ? "busy" : "error");
+            throw new PeerException("peer " + url + " failed: " + cause.getMessage(), cause, !busy);
           }
           return answer(response);
         });
@@ -94,7 +96,8 @@ final class PeerClient implements PeerPicker.Peer {
     if (error != null || response.status() >= 500) {
       metrics.peerRequest(url, "error");
       throw new PeerException("peer " + url + " answered " + response.status()
-          + (error == null ? "" : " (" + error + ")"), null);
+          + (error == null ? "" : " (" + error + ")"), null,
+          !PeerProtocol.ERROR_NOT_CACHED.equals(error) && !PeerProtocol.ERROR_BUSY.equals(error));
     }
     metrics.peerRequest(url, "ok");
     return CachedResponse.of(response.status(), response.headers(), response.body());

@@ -163,7 +163,9 @@ public final class PeerHandler implements HttpHandler {
     if (cause instanceof ObjectTooLargeException) {
       error(exchange, 413, PeerProtocol.ERROR_TOO_LARGE, "body larger than the object size limit");
     } else if (cause instanceof OriginException e) {
-      error(exchange, e.status(), PeerProtocol.ERROR_ORIGIN, e.getMessage());
+      // 503: our origin pool is exhausted — busy, not broken; the asking node must not blame us.
+      error(exchange, e.status(), e.status() == 503 ? PeerProtocol.ERROR_BUSY : PeerProtocol.ERROR_ORIGIN,
+          e.getMessage());
     } else if (cause instanceof TimeoutException) {
       error(exchange, 504, PeerProtocol.ERROR_ORIGIN, "timed out waiting for the origin");
     } else {

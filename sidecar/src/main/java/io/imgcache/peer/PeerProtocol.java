@@ -28,6 +28,7 @@ public final class PeerProtocol {
 
   static final String ERROR_ORIGIN = "origin";
   static final String ERROR_NOT_CACHED = "not-cached";
+  static final String ERROR_BUSY = "busy";
   static final String ERROR_TOO_LARGE = "too-large";
   static final String ERROR_BAD_REQUEST = "bad-request";
   static final String ERROR_UNAUTHORIZED = "unauthorized";

@@ -552,6 +552,21 @@ class GroupTest {
   }
 
   @Test
+  void busyOwnerFallsBackButIsNotReportedUnhealthy() throws Exception {
+    // Regression: a full peer pool (our own back-pressure) made healthy owners leave the ring.
+    FakePeer owner = new FakePeer("http://10.0.0.2:9000");
+    Group group = group(key -> owner);
+    CompletableFuture<Result> f = group.get(KEY, TARGET, CLIENT);
+    owner.futures.get(0).completeExceptionally(new PeerException("no connection free", null, false));
+    origin.only().future().complete(PNG);
+
+    assertEquals(new Result(Source.FALLBACK, PNG), value(f));
+    assertTrue(events.peerFailures.isEmpty(), "a busy owner is not a failed owner");
+    assertEquals(1, events.fallbacks.get());
+    assertNull(main.peek(KEY));
+  }
+
+  @Test
   void ownerFailureFallsBackToOriginWithoutStoring() throws Exception {
     FakePeer owner = new FakePeer("http://10.0.0.2:9000");
     Group group = group(key -> owner);
