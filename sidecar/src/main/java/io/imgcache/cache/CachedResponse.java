@@ -2,6 +2,7 @@ package io.imgcache.cache;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -10,7 +11,14 @@ import java.util.Objects;
 
 /**
  * An origin response held in memory: status, the headers a client must get back, and the body.
- * Immutable and thread-safe; the body array is never handed out, only read-only views of it.
+ * Immutable and thread-safe.
+ *
+ * <p>Prepared for the hit path: the body lives off-heap in a read-only direct buffer, so a hit
+ * hands the kernel a {@linkplain #body() duplicate} with no copy (a heap array would be copied into
+ * a temporary direct buffer on every write), and it keeps the garbage collector's heap small
+ * whatever the cache size; header names are pre-parsed {@link HttpString}s and Content-Length is
+ * pre-rendered. The direct memory of an evicted entry returns when the collector clears the
+ * buffer (entries are never freed by hand: a response may still be writing a duplicate).
  */
 public final class CachedResponse {
   /**
@@ -25,24 +33,29 @@ public final class CachedResponse {
   private static final int OVERHEAD_BYTES = 160;
 
   private final int status;
-  private final String[] headerNames;
+  private final HttpString[] headerNames;
   private final String[] headerValues;
-  private final byte[] body;
+  private final ByteBuffer body; // direct, read-only, position 0; never handed out itself
+  private final String contentLength;
   private final String etag;
   private final boolean storable;
 
   private CachedResponse(int status, String[] names, String[] values, byte[] body, boolean storable) {
     this.status = status;
-    this.headerNames = names;
+    this.headerNames = new HttpString[names.length];
+    for (int i = 0; i < names.length; i++) {
+      headerNames[i] = HttpString.tryFromString(names[i]);
+    }
     this.headerValues = values;
-    this.body = body;
+    this.body = ByteBuffer.allocateDirect(body.length).put(body).flip().asReadOnlyBuffer();
+    this.contentLength = Integer.toString(body.length);
     this.storable = storable;
     this.etag = find(names, values, "ETag");
   }
 
   /**
    * A response as the origin sent it. {@code headers} alternate name, value; names are kept as
-   * given. The caller must not modify {@code body} afterwards.
+   * given. {@code body} is copied off-heap; the caller keeps its array.
    *
    * <p>It is {@linkplain #storable() storable} when the status is 200, 404 or 410 and {@code
    * Cache-Control} contains neither {@code no-store} nor {@code private}; a storable response keeps
@@ -112,6 +125,11 @@ public final class CachedResponse {
   }
 
   public String headerName(int i) {
+    return headerNames[i].toString();
+  }
+
+  /** The name of header {@code i}, parsed once for the server. */
+  public HttpString httpHeaderName(int i) {
     return headerNames[i];
   }
 
@@ -121,7 +139,12 @@ public final class CachedResponse {
 
   /** The value of the first header called {@code name} (case-insensitive), or null. */
   public String header(String name) {
-    return find(headerNames, headerValues, name);
+    for (int i = 0; i < headerNames.length; i++) {
+      if (headerNames[i].equalToString(name)) {
+        return headerValues[i];
+      }
+    }
+    return null;
   }
 
   /** The origin's ETag, or null. */
@@ -130,22 +153,29 @@ public final class CachedResponse {
   }
 
   public int bodyLength() {
-    return body.length;
+    return body.capacity();
+  }
+
+  /** The body length as a header value, rendered once. */
+  public String contentLength() {
+    return contentLength;
   }
 
   /** A new read-only view of the body, positioned at 0: one per response written. */
   public ByteBuffer body() {
-    return ByteBuffer.wrap(body).asReadOnlyBuffer();
+    return body.duplicate();
   }
 
-  /** A copy of the body. Allocates: for tests and the peer protocol's callers, not the hit path. */
+  /** A copy of the body on the heap. Allocates: for tests, not the hit path. */
   public byte[] bodyBytes() {
-    return body.clone();
+    byte[] copy = new byte[body.capacity()];
+    body.duplicate().get(copy);
+    return copy;
   }
 
   /** What this entry costs a cache under {@code key}: body, headers, key and fixed overhead. */
   public int weigh(String key) {
-    long bytes = (long) body.length + OVERHEAD_BYTES + 2L * key.length();
+    long bytes = (long) body.capacity() + OVERHEAD_BYTES + 2L * key.length();
     for (int i = 0; i < headerNames.length; i++) {
       bytes += 2L * (headerNames[i].length() + headerValues[i].length());
     }
@@ -154,6 +184,6 @@ public final class CachedResponse {
 
   @Override
   public String toString() {
-    return "CachedResponse{status=" + status + ", bytes=" + body.length + ", storable=" + storable + "}";
+    return "CachedResponse{status=" + status + ", bytes=" + body.capacity() + ", storable=" + storable + "}";
   }
 }

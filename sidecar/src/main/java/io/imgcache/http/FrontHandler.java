@@ -112,7 +112,7 @@ final class FrontHandler implements HttpHandler {
     CachedResponse response = result.response();
     HeaderMap headers = exchange.getResponseHeaders();
     for (int i = 0; i < response.headerCount(); i++) {
-      headers.add(HttpString.tryFromString(response.headerName(i)), response.headerValue(i));
+      headers.add(response.httpHeaderName(i), response.headerValue(i));
     }
     headers.put(Responses.X_CACHE, result.source().header());
     int status = response.status();
@@ -123,7 +123,7 @@ final class FrontHandler implements HttpHandler {
       return;
     }
     exchange.setStatusCode(status);
-    headers.put(Headers.CONTENT_LENGTH, response.bodyLength());
+    headers.put(Headers.CONTENT_LENGTH, response.contentLength());
     if (head) {
       exchange.endExchange();
     } else {

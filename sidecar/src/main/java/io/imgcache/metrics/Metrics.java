@@ -1,5 +1,6 @@
 package io.imgcache.metrics;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -14,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
@@ -112,11 +114,28 @@ public final class Metrics {
     registerPoolMetrics();
   }
 
-  /** Records one answered client request. */
+  /** Data points of one X-Cache value, resolved once: labelValues() allocates on every call. */
+  private record RequestSeries(CounterDataPoint[] byClass, DistributionDataPoint duration) {}
+
+  private final ConcurrentHashMap<String, RequestSeries> requestSeries = new ConcurrentHashMap<>();
+
+  /** Records one answered client request. Allocation-free once {@code cache} has been seen. */
   public void request(String cache, int status, long nanos) {
-    requests.labelValues(cache, statusClass(status)).inc();
-    requestDuration.labelValues(cache).observe(nanos / 1e9);
+    RequestSeries series = requestSeries.get(cache);
+    if (series == null) {
+      series = requestSeries.computeIfAbsent(cache, c -> {
+        CounterDataPoint[] byClass = new CounterDataPoint[STATUS_CLASSES.length];
+        for (int i = 0; i < byClass.length; i++) {
+          byClass[i] = requests.labelValues(c, STATUS_CLASSES[i]);
+        }
+        return new RequestSeries(byClass, requestDuration.labelValues(c));
+      });
+    }
+    series.byClass()[Math.min(Math.max(status / 100, 1), 5) - 1].inc();
+    series.duration().observe(nanos / 1e9);
   }
+
+  private static final String[] STATUS_CLASSES = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
   /** Records one origin request of {@code kind} ("load" or "pass"). */
   public void originRequest(String kind) {
@@ -267,13 +286,4 @@ public final class Metrics {
     return textWriter.getContentType();
   }
 
-  private static String statusClass(int status) {
-    return switch (status / 100) {
-      case 1 -> "1xx";
-      case 2 -> "2xx";
-      case 3 -> "3xx";
-      case 4 -> "4xx";
-      default -> "5xx";
-    };
-  }
 }

@@ -150,10 +150,10 @@ public final class PeerHandler implements HttpHandler {
     CachedResponse response = result.response();
     HeaderMap headers = exchange.getResponseHeaders();
     for (int i = 0; i < response.headerCount(); i++) {
-      headers.add(HttpString.tryFromString(response.headerName(i)), response.headerValue(i));
+      headers.add(response.httpHeaderName(i), response.headerValue(i));
     }
     headers.put(X_CACHE, result.source().header());
-    headers.put(Headers.CONTENT_LENGTH, response.bodyLength());
+    headers.put(Headers.CONTENT_LENGTH, response.contentLength());
     exchange.setStatusCode(response.status());
     exchange.getResponseSender().send(response.body());
   }
