@@ -72,6 +72,9 @@ public final class Main {
     } catch (InvalidConfigException e) {
       err.println("imgcache: bad config: " + e.getMessage());
       return 2;
+    } catch (IllegalStateException e) {
+      err.println("imgcache: cannot start: " + e.getMessage());
+      return 1;
     } catch (IllegalArgumentException e) {
       return usage(err, e.getMessage());
     }

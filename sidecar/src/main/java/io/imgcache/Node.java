@@ -26,6 +26,7 @@ import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.DefaultByteBufferPool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -81,6 +82,7 @@ public final class Node implements AutoCloseable {
   }
 
   private static Node start(ImgcacheConfig config, Deque<AutoCloseable> resources) {
+    checkDirectMemory(config.cache().maxBytes());
     XnioWorker worker = createWorker();
     resources.push(() -> shutdown(worker));
     ByteBufferPool buffers = new DefaultByteBufferPool(true, 16 * 1024, -1, 4);
@@ -205,6 +207,38 @@ public final class Node implements AutoCloseable {
             metrics.etcdResynced();
           }
         });
+  }
+
+  /**
+   * Cached bodies live in direct memory (see CachedResponse): refuse to start a cache that cannot
+   * fit, rather than fail loads with "OutOfMemoryError: Direct buffer memory" later.
+   */
+  private static void checkDirectMemory(long cacheBytes) {
+    long limit = Runtime.getRuntime().maxMemory(); // the JVM's default for MaxDirectMemorySize
+    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (arg.startsWith("-XX:MaxDirectMemorySize=")) {
+        limit = parseSize(arg.substring("-XX:MaxDirectMemorySize=".length()));
+      }
+    }
+    // Undertow's own buffers take direct memory too: leave them a margin.
+    long needed = cacheBytes + (32L << 20);
+    if (needed > limit) {
+      throw new IllegalStateException("imgcache.cache.max-bytes (" + (cacheBytes >> 20) + " MiB) does not fit the "
+          + "JVM's direct memory limit (" + (limit >> 20) + " MiB): raise -XX:MaxDirectMemorySize (or -Xmx) "
+          + "in JAVA_OPTS to at least " + ((needed >> 20) + 1) + "m");
+    }
+  }
+
+  private static long parseSize(String text) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    long unit = switch (t.isEmpty() ? ' ' : t.charAt(t.length() - 1)) {
+      case 'k' -> 1L << 10;
+      case 'm' -> 1L << 20;
+      case 'g' -> 1L << 30;
+      case 't' -> 1L << 40;
+      default -> 1;
+    };
+    return Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1)) * unit;
   }
 
   private static Map<String, Metrics.PoolFigures> poolFigures(PooledHttpClient pool) {
