@@ -6,7 +6,6 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.cache.ResponseCache;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -179,11 +178,11 @@ public final class Group {
           return new Result(Source.PEER, response);
         })
         .exceptionallyCompose(failure -> {
-          if (unwrap(failure) instanceof ObjectTooLargeException) {
+          if (Failures.cause(failure) instanceof ObjectTooLargeException) {
             // The owner is fine; the object is just not cacheable anywhere.
             return CompletableFuture.failedFuture(failure);
           }
-          if (!(unwrap(failure) instanceof PeerException e) || e.peerAtFault()) {
+          if (!(Failures.cause(failure) instanceof PeerException e) || e.peerAtFault()) {
             events.peerFailed(owner.url());
           }
           events.fallback();
@@ -199,7 +198,4 @@ public final class Group {
     return joined.result().orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  private static Throwable unwrap(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-  }
 }

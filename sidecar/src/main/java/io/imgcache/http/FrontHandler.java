@@ -3,6 +3,7 @@ package io.imgcache.http;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Failures;
 import io.imgcache.group.Group;
 import io.imgcache.group.Result;
 import io.imgcache.group.Source;
@@ -24,7 +25,6 @@ import io.undertow.util.Methods;
 import io.undertow.util.Protocols;
 import io.undertow.util.StatusCodes;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,7 +146,7 @@ final class FrontHandler implements HttpHandler {
   }
 
   private void fail(HttpServerExchange exchange, String key, Throwable failure, long start) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause = Failures.cause(failure);
     if (cause instanceof ObjectTooLargeException) {
       tooLarge.put(key, Boolean.TRUE);
       // Too large to cache: stream it from the origin for this client.

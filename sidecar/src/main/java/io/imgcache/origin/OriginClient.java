@@ -1,6 +1,7 @@
 package io.imgcache.origin;
 
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Failures;
 import io.imgcache.group.ObjectTooLargeException;
 import io.imgcache.group.OriginLoader;
 import io.imgcache.httpclient.HttpClientException;
@@ -11,7 +12,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * Loads request targets from the configured origin over pooled connections. Thread-safe and
@@ -62,7 +62,7 @@ public final class OriginClient implements OriginLoader {
   }
 
   private RuntimeException translate(Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause = Failures.cause(failure);
     if (cause instanceof HttpClientException e) {
       metrics.originError(e.kind().name().toLowerCase(java.util.Locale.ROOT));
       return switch (e.kind()) {

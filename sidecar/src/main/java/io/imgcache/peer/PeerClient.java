@@ -1,6 +1,7 @@
 package io.imgcache.peer;
 
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Failures;
 import io.imgcache.group.PeerException;
 import io.imgcache.group.PeerPicker;
 import io.imgcache.httpclient.HttpClientException;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * Asks one peer for keys over the shared pooled client. Thread-safe and non-blocking; never
@@ -68,8 +68,7 @@ final class PeerClient implements PeerPicker.Peer {
         .handle((response, failure) -> {
           metrics.peerDuration(url, System.nanoTime() - start);
           if (failure != null) {
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+            Throwable cause = Failures.cause(failure);
             if (cause instanceof HttpClientException e && e.kind() == HttpClientException.Kind.TOO_LARGE) {
               metrics.peerRequest(url, "too_large");
               throw new ObjectTooLargeException(e.getMessage());

@@ -2,6 +2,7 @@ package io.imgcache.peer;
 
 import io.imgcache.auth.BearerToken;
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Failures;
 import io.imgcache.group.Group;
 import io.imgcache.group.Result;
 import io.imgcache.group.Source;
@@ -20,7 +21,6 @@ import io.undertow.util.SameThreadExecutor;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -159,7 +159,7 @@ public final class PeerHandler implements HttpHandler {
   }
 
   private static void fail(HttpServerExchange exchange, Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause = Failures.cause(failure);
     if (cause instanceof ObjectTooLargeException) {
       error(exchange, 413, PeerProtocol.ERROR_TOO_LARGE, "body larger than the object size limit");
     } else if (cause instanceof OriginException e) {
