@@ -95,12 +95,18 @@ public final class Group {
 
   /**
    * A peer's get: this node answers as the owner whatever its own ring says (one hop at most),
-   * from the main cache or a coalesced origin load of {@code key}.
+   * from memory or a coalesced origin load of {@code key}. When its own ring names another owner
+   * (the rings disagree: a partition, a membership change in flight) the answer is kept in the hot
+   * cache only, so that no main cache but the owner's ends up holding the key.
    */
   public CompletableFuture<Result> getAsOwner(String key) {
     CachedResponse cached = main.get(key);
     if (cached != null) {
       return CompletableFuture.completedFuture(new Result(Source.HIT, cached));
+    }
+    cached = hot.peek(key);
+    if (cached != null) {
+      return CompletableFuture.completedFuture(new Result(Source.HIT_HOT, cached));
     }
     return loadAsOwner(key, key, null);
   }
@@ -161,7 +167,11 @@ public final class Group {
           : previous.fetchCached(key).exceptionallyCompose(ignored -> origin.load(target, clientAddress));
       return loaded.thenApply(response -> {
         if (response.storable()) {
-          main.put(key, response);
+          if (peers.owns(key)) {
+            main.put(key, response);
+          } else if (response.status() == 200) {
+            hot.put(key, response); // a peer's request for a key our ring places elsewhere
+          }
         }
         return new Result(Source.MISS, response);
       });

@@ -11,6 +11,11 @@ public interface PeerPicker {
   /** The owner of {@code key} when it is another node; null when this node owns it. */
   Peer ownerOf(String key);
 
+  /** Whether this node's ring makes it the owner of {@code key}. */
+  default boolean owns(String key) {
+    return ownerOf(key) == null;
+  }
+
   /**
    * Within the warm-up window after a ring change: the key's owner on the previous ring, when that
    * is another node still in the ring; otherwise null.

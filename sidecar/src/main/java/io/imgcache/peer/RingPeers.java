@@ -44,6 +44,11 @@ public final class RingPeers implements PeerPicker {
   }
 
   @Override
+  public boolean owns(String key) {
+    return cluster.snapshot().ring().owner(key).equals(cluster.self());
+  }
+
+  @Override
   public Peer previousOwnerOf(String key) {
     Cluster.Snapshot snapshot = cluster.snapshot();
     if (snapshot.previous() == snapshot.ring() || nanoClock.getAsLong() - snapshot.changedAtNanos() > warmupNanos) {
