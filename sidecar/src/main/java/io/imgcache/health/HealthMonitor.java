@@ -82,8 +82,9 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   private void record(String peer, boolean ok) {
-    if (!cluster.snapshot().members().contains(peer)) {
-      return; // left the cluster meanwhile
+    Cluster.Snapshot snapshot = cluster.snapshot();
+    if (peer.equals(snapshot.self()) || !snapshot.members().contains(peer)) {
+      return; // self never leaves (the ring would ignore it, the log and metrics would not); or it left
     }
     switch (states.record(peer, ok)) {
       case BECAME_UNHEALTHY -> {

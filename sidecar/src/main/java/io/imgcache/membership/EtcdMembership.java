@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * too. So the fields below are confined to that thread unless marked volatile.
  *
  * <p>Failures: a lost lease (keep-alive completed, NOT_FOUND, or our key deleted) is re-granted and
- * re-put with backoff, after revoking the old one, never while closing. A failed list or a
+ * re-put with backoff, never while closing; the old lease is revoked after the put (etcd may still
+ * hold it, e.g. renewed by an etcd restart, and our key is off it by then). A failed list or a
  * watch that ends or errs is followed by a new list and watch, with backoff. While etcd is
  * unreachable the last known members stay in force.
  */
@@ -68,6 +69,9 @@ public final class EtcdMembership implements Membership {
   private Consumer<Set<String>> listener;
   private final Map<String, String> members = new HashMap<>(); // etcd key → URL
   private long leaseId;
+  // A lease given up on (keep-alive ended) that etcd may still hold, e.g. one an etcd restart renewed:
+  // revoked once our key has moved to the new lease, so revoking it deletes nothing.
+  private long lostLeaseId;
   private CloseableClient keepAlive;
   private Watch.Watcher watcher;
   private int watchGeneration;
@@ -95,7 +99,9 @@ public final class EtcdMembership implements Membership {
     this.selfUrl = selfUrl;
     this.prefix = bytes(prefix);
     this.selfKey = bytes(prefix + selfUrl.replace('/', '_'));
-    this.leaseTtlSeconds = Math.max(1, leaseTtl.toSeconds());
+    // etcd grants whole seconds. Rounded up, not down: start-up checked that a cut-off peer leaves
+    // the ring within the configured TTL, and a shorter lease would break that (1.5 s → 1 s).
+    this.leaseTtlSeconds = Math.max(1, (leaseTtl.toMillis() + 999) / 1000);
     this.events = events;
     ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "imgcache-etcd");
@@ -134,7 +140,10 @@ public final class EtcdMembership implements Membership {
     }
     try {
       revokeQuietly();
-      long granted = call(client.getLeaseClient().grant(leaseTtlSeconds)).getID();
+      // With a gRPC deadline: a grant we gave up on must not wait for etcd and be granted later, a
+      // lease nobody keeps or revokes (one per failed attempt showed up after an etcd outage).
+      long granted = call(client.getLeaseClient().grant(leaseTtlSeconds, CALL_TIMEOUT.toMillis(),
+          TimeUnit.MILLISECONDS)).getID();
       leaseId = granted;
       call(client.getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(granted).build()));
       keepAlive = client.getLeaseClient().keepAlive(granted, new KeepAliveObserver(granted));
@@ -143,6 +152,7 @@ public final class EtcdMembership implements Membership {
       reachable(true);
       log.info("registered {} in etcd under lease {} (ttl {}s)", selfKey(), Long.toHexString(granted),
           leaseTtlSeconds);
+      revokeLostLease();
     } catch (Exception e) {
       reachable(false, e);
       scheduleRegister();
@@ -167,7 +177,20 @@ public final class EtcdMembership implements Membership {
     log.warn("etcd lease {} lost ({}); registering again", Long.toHexString(lost), why);
     closeKeepAlive();
     leaseId = 0;
+    lostLeaseId = lost;
     scheduleRegister();
+  }
+
+  private void revokeLostLease() {
+    if (lostLeaseId != 0) {
+      long lost = lostLeaseId;
+      lostLeaseId = 0;
+      try {
+        call(client.getLeaseClient().revoke(lost));
+      } catch (Exception e) {
+        // Already gone (expired, revoked from outside), or etcd is unreachable: it expires after its TTL.
+      }
+    }
   }
 
   private void revokeQuietly() {
