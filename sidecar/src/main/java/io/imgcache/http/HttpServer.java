@@ -1,6 +1,7 @@
 package io.imgcache.http;
 
 import io.imgcache.group.Group;
+import io.imgcache.group.Source;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
@@ -13,15 +14,20 @@ import io.undertow.UndertowOptions;
 import io.undertow.attribute.ExchangeAttributes;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.GracefulShutdownHandler;
 import io.undertow.server.handlers.ResponseCodeHandler;
 import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
 import io.undertow.server.handlers.proxy.ProxyHandler;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
+import io.undertow.util.Protocols;
+import io.undertow.util.StatusCodes;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.xnio.Options;
 import org.xnio.XnioWorker;
@@ -71,6 +77,9 @@ public final class HttpServer implements AutoCloseable {
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
     HttpHandler router = exchange -> {
+      if (refusedFraming(exchange)) {
+        return;
+      }
       String path = exchange.getRequestPath();
       if (path.startsWith(PeerProtocol.PREFIX)) {
         peers.handleRequest(exchange);
@@ -101,6 +110,51 @@ public final class HttpServer implements AutoCloseable {
         .build();
     undertow.start();
     return new HttpServer(undertow, graceful);
+  }
+
+  /**
+   * Answers a request whose version or body framing Undertow's parser lets through but RFC 9112
+   * says to refuse, before any handler reads its body; returns whether it did. Each one closes the
+   * connection: what follows on it cannot be trusted to be a request.
+   */
+  private static boolean refusedFraming(HttpServerExchange exchange) {
+    int status = 0;
+    String reason = null;
+    if (!exchange.getProtocol().toString().startsWith("HTTP/1.")) {
+      // RFC 9110 §6.2: Undertow passes "HTTP/0.9" on and would answer it with headers, as 1.x.
+      // (Other unknown versions, e.g. HTTP/9.9, it has already turned into HTTP/1.1.)
+      exchange.setProtocol(Protocols.HTTP_1_1);
+      status = StatusCodes.HTTP_VERSION_NOT_SUPPORTED;
+      reason = "only HTTP/1.x is supported";
+    } else if (exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
+      List<String> codings = new ArrayList<>();
+      for (String value : exchange.getRequestHeaders().get(Headers.TRANSFER_ENCODING)) {
+        for (String coding : value.split(",")) {
+          codings.add(coding.trim());
+        }
+      }
+      if (!codings.get(codings.size() - 1).equalsIgnoreCase("chunked")) {
+        // RFC 9112 §6.3: the length cannot be determined. Undertow would wait for EOF ("xchunked")
+        // or answer 502 and keep reading the connection ("gzip").
+        status = StatusCodes.BAD_REQUEST;
+        reason = "Transfer-Encoding must end with chunked";
+      } else if (codings.size() > 1) {
+        // RFC 9112 §6.1: a coding we do not understand; the proxy would forward "gzip, chunked" as is.
+        status = StatusCodes.NOT_IMPLEMENTED;
+        reason = "only Transfer-Encoding: chunked is supported";
+      }
+    } else if (exchange.getRequestContentLength() > MAX_REQUEST_BODY) {
+      // The proxy would fail reading past MAX_ENTITY_SIZE and the client would see a 502.
+      status = StatusCodes.REQUEST_ENTITY_TOO_LARGE;
+      reason = "request body larger than " + MAX_REQUEST_BODY + " bytes";
+    }
+    if (status == 0) {
+      return false;
+    }
+    exchange.setPersistent(false);
+    exchange.getResponseHeaders().put(Responses.X_CACHE, Source.PASS.header());
+    Responses.text(exchange, status, reason);
+    return true;
   }
 
   /** The bound port (useful when started with port 0). */

@@ -46,7 +46,7 @@ import java.util.regex.Pattern;
  * lifecycle ({@link #signal}, {@link #waitForExit}, {@link #close}) from one thread.
  */
 final class NodeProcess implements AutoCloseable {
-  static final String JAR_PROPERTY = "imgcache.jar";
+  static final String JAR_PROPERTY = "it.imgcache.jar";
   static final String ETCD_PREFIX = "/imgcache2/nodes/";
   static final int READY_TIMEOUT_SECONDS = 30;
   static final int LOG_TAIL_LINES = 40;
