@@ -263,8 +263,10 @@ public final class Node implements AutoCloseable {
           .set(Options.WORKER_TASK_MAX_THREADS, 8 * ioThreads)
           .set(Options.WORKER_TASK_KEEPALIVE, 60_000)
           .set(Options.TCP_NODELAY, true)
-          .set(Options.CONNECTION_HIGH_WATER, 100_000)
-          .set(Options.CONNECTION_LOW_WATER, 100_000)
+          // Stop accepting at 16k client connections (resume below 15k): well inside the unit's
+          // LimitNOFILE, with room left for pooled peer and origin connections.
+          .set(Options.CONNECTION_HIGH_WATER, 16_384)
+          .set(Options.CONNECTION_LOW_WATER, 15_000)
           .getMap());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the XNIO worker", e);
