@@ -35,6 +35,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.OptionMap;
@@ -55,17 +56,19 @@ public final class Node implements AutoCloseable {
   private final Group group;
   private final Metrics metrics;
   private final Membership membership;
+  private final AtomicBoolean stopping; // set when close() begins: /readyz answers 503 from then on
   private final HttpServer server;
   private final Deque<AutoCloseable> afterServer; // closed in reverse order of creation
   private boolean closed; // guarded by this
 
   private Node(ImgcacheConfig config, Cluster cluster, Group group, Metrics metrics, Membership membership,
-      HttpServer server, Deque<AutoCloseable> afterServer) {
+      AtomicBoolean stopping, HttpServer server, Deque<AutoCloseable> afterServer) {
     this.config = config;
     this.cluster = cluster;
     this.group = group;
     this.metrics = metrics;
     this.membership = membership;
+    this.stopping = stopping;
     this.server = server;
     this.afterServer = afterServer;
   }
@@ -171,8 +174,7 @@ public final class Node implements AutoCloseable {
         ? etcdMembership(config, metrics)
         : new StaticMembership(self, peersConfig.staticMembers().stream().map(URI::toString).toList());
     resources.push(membership);
-    membership.start(cluster::setMembers);
-    health.start();
+    AtomicBoolean stopping = new AtomicBoolean();
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
@@ -181,11 +183,16 @@ public final class Node implements AutoCloseable {
         peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
     int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, peerHandler, purge, cluster, metrics, membership::ready, config.adminToken(),
-            originConfig.url(), originConfig.timeout(), perThread));
+        new HttpServer.Routes(group, keys, peerHandler, purge, cluster, metrics,
+            () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
+            originConfig.timeout(), perThread));
+    // Only once the port is ours: a start that fails to bind must never have registered (it
+    // would have taken over the key of the node that holds the port).
+    membership.start(cluster::setMembers);
+    health.start();
     log.info("imgcache node {} listening on {}:{}, origin {}, membership {}", self, config.listen().host(),
         server.port(), originConfig.url(), config.membership().name().toLowerCase(Locale.ROOT));
-    return new Node(config, cluster, group, metrics, membership, server, resources);
+    return new Node(config, cluster, group, metrics, membership, stopping, server, resources);
   }
 
   private static Membership etcdMembership(ImgcacheConfig config, Metrics metrics) {
@@ -293,13 +300,13 @@ public final class Node implements AutoCloseable {
     return cluster;
   }
 
-  /** Whether the member list has been loaded (what {@code /readyz} answers). */
+  /** Whether the member list has been loaded and the node is not stopping (what {@code /readyz} answers). */
   public boolean ready() {
-    return membership.ready();
+    return !stopping.get() && membership.ready();
   }
 
   /**
-   * Stops the node in the order DESIGN §7 gives: deregister (peers drop us through the watch),
+   * Stops the node in the order DESIGN §7 gives: /readyz turns 503, deregister (peers drop us through the watch),
    * wait {@code shutdown.deregister-wait} while still serving, stop accepting and drain in-flight
    * requests up to {@code shutdown.drain-timeout}, close the server, then the health monitor,
    * pools, membership (the etcd client) and the worker. Blocks; safe to call twice.
@@ -312,12 +319,14 @@ public final class Node implements AutoCloseable {
       }
       closed = true;
     }
+    // Load balancers see /readyz fail at once and take the node out while it still serves.
+    stopping.set(true);
     try {
-      if (config.membership() == ImgcacheConfig.Membership.ETCD) {
-        membership.deregister();
-        log.info("deregistered; serving {}ms more while peers notice", config.shutdown().deregisterWait().toMillis());
-        Thread.sleep(config.shutdown().deregisterWait().toMillis());
-      }
+      membership.deregister();
+      // Peers drop us through the watch (etcd), load balancers through /readyz (either membership).
+      log.info("deregistered; serving {}ms more while peers and load balancers notice",
+          config.shutdown().deregisterWait().toMillis());
+      Thread.sleep(config.shutdown().deregisterWait().toMillis());
       if (!server.drain(config.shutdown().drainTimeout())) {
         log.warn("requests still in flight after {}ms; closing anyway", config.shutdown().drainTimeout().toMillis());
       }

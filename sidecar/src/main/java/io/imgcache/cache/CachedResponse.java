@@ -13,7 +13,7 @@ import java.util.Objects;
  * An origin response held in memory: status, the headers a client must get back, and the body.
  * Immutable and thread-safe.
  *
- * <p>Prepared for the hit path: the body lives off-heap in a read-only direct buffer, so a hit
+ * <p>Prepared for the hit path: a cached body lives off-heap ({@link #offHeap()}), so a hit
  * hands the kernel a {@linkplain #body() duplicate} with no copy (a heap array would be copied into
  * a temporary direct buffer on every write), and it keeps the garbage collector's heap small
  * whatever the cache size; header names are pre-parsed {@link HttpString}s and Content-Length is
@@ -47,15 +47,39 @@ public final class CachedResponse {
       headerNames[i] = HttpString.tryFromString(names[i]);
     }
     this.headerValues = values;
-    this.body = ByteBuffer.allocateDirect(body.length).put(body).flip().asReadOnlyBuffer();
+    this.body = ByteBuffer.wrap(body).asReadOnlyBuffer();
     this.contentLength = Integer.toString(body.length);
     this.storable = storable;
     this.etag = find(names, values, "ETag");
   }
 
+  private CachedResponse(CachedResponse heap, ByteBuffer direct) {
+    this.status = heap.status;
+    this.headerNames = heap.headerNames;
+    this.headerValues = heap.headerValues;
+    this.body = direct;
+    this.contentLength = heap.contentLength;
+    this.storable = heap.storable;
+    this.etag = heap.etag;
+  }
+
+  /**
+   * This response with its body off-heap: what a cache keeps. Responses that pass through once
+   * (a peer's answer the hot cache declines, a fallback) stay on the heap and never pay for a
+   * direct allocation.
+   */
+  public CachedResponse offHeap() {
+    if (body.isDirect()) {
+      return this;
+    }
+    return new CachedResponse(this, ByteBuffer.allocateDirect(body.capacity()).put(body.duplicate()).flip()
+        .asReadOnlyBuffer());
+  }
+
   /**
    * A response as the origin sent it. {@code headers} alternate name, value; names are kept as
-   * given. {@code body} is copied off-heap; the caller keeps its array.
+   * given. The caller must not modify {@code body} afterwards; {@link #offHeap()} copies it off-heap
+   * when a cache keeps it.
    *
    * <p>It is {@linkplain #storable() storable} when the status is 200, 404 or 410 and {@code
    * Cache-Control} contains neither {@code no-store} nor {@code private}; a storable response keeps

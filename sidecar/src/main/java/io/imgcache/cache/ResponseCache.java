@@ -14,8 +14,8 @@ public interface ResponseCache {
   CachedResponse peek(String key);
 
   /**
-   * Stores {@code value} under {@code key}, replacing any entry, and evicts until the weighed size
-   * is back under the bound before returning. A non-{@linkplain CachedResponse#storable()
+   * Stores {@code value} (its {@linkplain CachedResponse#offHeap() off-heap} form) under {@code key},
+   * replacing any entry, and evicts until the weighed size is back under the bound before returning. A non-{@linkplain CachedResponse#storable()
    * storable} value is a caller error.
    */
   void put(String key, CachedResponse value);

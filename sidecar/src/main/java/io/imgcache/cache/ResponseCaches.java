@@ -63,7 +63,7 @@ public final class ResponseCaches {
       if (maxBytes == 0 || (value.status() != 200 && negativeTtl.isZero())) {
         return; // a cache of no bytes (hot-fraction 0) keeps nothing, not even for a moment
       }
-      cache.put(key, value);
+      cache.put(key, value.offHeap());
     }
 
     @Override

@@ -29,6 +29,8 @@ final class ConnectionFactory extends BaseKeyedPooledObjectFactory<URI, ClientCo
   private final ByteBufferPool buffers;
   private final Duration connectTimeout;
   private final ConcurrentHashMap<URI, LongAdder> created = new ConcurrentHashMap<>();
+  /** Set while an IO thread borrows: the pool may then take an idle connection, never make one. */
+  private final ThreadLocal<Boolean> idleOnly = ThreadLocal.withInitial(() -> Boolean.FALSE);
   private final ConcurrentHashMap<URI, LongAdder> destroyed = new ConcurrentHashMap<>();
 
   ConnectionFactory(XnioWorker worker, ByteBufferPool buffers, Duration connectTimeout) {
@@ -37,8 +39,22 @@ final class ConnectionFactory extends BaseKeyedPooledObjectFactory<URI, ClientCo
     this.connectTimeout = connectTimeout;
   }
 
+  /** Thrown instead of connecting while {@link #idleOnly} is set. */
+  static final class WouldBlock extends IOException {
+    WouldBlock() {
+      super("no idle connection", null);
+    }
+  }
+
+  void idleOnly(boolean on) {
+    idleOnly.set(on);
+  }
+
   @Override
   public ClientConnection create(URI target) throws IOException {
+    if (idleOnly.get()) {
+      throw new WouldBlock();
+    }
     IoFuture<ClientConnection> future =
         UndertowClient.getInstance().connect(target, worker, buffers, OptionMap.create(Options.TCP_NODELAY, true));
     if (future.await(connectTimeout.toMillis(), TimeUnit.MILLISECONDS) == IoFuture.Status.DONE) {

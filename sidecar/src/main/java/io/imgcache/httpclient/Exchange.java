@@ -67,7 +67,11 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
 
   /** Starts the exchange on the connection's IO thread; {@code result} completes on that thread. */
   void start() {
-    connection.getIoThread().execute(this::send);
+    if (Thread.currentThread() == connection.getIoThread()) {
+      send();
+    } else {
+      connection.getIoThread().execute(this::send);
+    }
   }
 
   private void send() {

@@ -92,12 +92,34 @@ public final class PooledHttpClient implements AutoCloseable {
       Duration timeout, long maxBody) {
     checkArgument(headers.size() % 2 == 0, "headers must alternate name and value, got %s items", headers.size());
     CompletableFuture<HttpResponse> result = new CompletableFuture<>();
+    ClientConnection idle = pool.getNumIdle(target) > 0 ? borrowIdle(target) : null;
+    if (idle != null) {
+      // The common case under load: a warm connection, taken without a thread hop.
+      new Exchange(idle, method, target, path, headers, timeout.toNanos(), maxBody, result,
+          reusable -> release(target, idle, reusable)).start();
+      return result;
+    }
     try {
       borrowers.execute(() -> borrowAndSend(method, target, path, headers, timeout, maxBody, result));
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new HttpClientException(Kind.CONNECT, name + " client is closed", e));
     }
     return result;
+  }
+
+  /**
+   * An idle connection to {@code target} taken without blocking, or null: safe on an IO thread
+   * (the pool neither waits nor connects here).
+   */
+  private ClientConnection borrowIdle(URI target) {
+    factory.idleOnly(true);
+    try {
+      return pool.borrowObject(target, Duration.ZERO);
+    } catch (Exception e) {
+      return null; // none idle after all (another thread took it), or closed: take the slow path
+    } finally {
+      factory.idleOnly(false);
+    }
   }
 
   private void borrowAndSend(HttpString method, URI target, String path, List<String> headers, Duration timeout,

@@ -19,8 +19,9 @@ public final class EtcdClients {
     ClientBuilder builder = Client.builder()
         .endpoints(etcd.endpoints().toArray(URI[]::new))
         .connectTimeout(Duration.ofSeconds(2))
-        .keepaliveTime(Duration.ofSeconds(5))
-        .keepaliveTimeout(Duration.ofSeconds(3))
+        // etcd 3.4 answers pings more often than every 5 s with GOAWAY too_many_pings.
+        .keepaliveTime(Duration.ofSeconds(30))
+        .keepaliveTimeout(Duration.ofSeconds(10))
         .retryMaxDuration(Duration.ofSeconds(5));
     if (!etcd.user().isEmpty()) {
       builder.user(ByteSequence.from(etcd.user(), UTF_8)).password(ByteSequence.from(etcd.password(), UTF_8));

@@ -11,6 +11,7 @@ import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
@@ -52,7 +53,7 @@ public final class EtcdMembership implements Membership {
   private static final Logger log = LoggerFactory.getLogger(EtcdMembership.class);
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(3);
   private static final long MIN_BACKOFF_MS = 200;
-  private static final long MAX_BACKOFF_MS = 5_000;
+  private static final long MAX_BACKOFF_MS = 2_000;
 
   private final Client client;
   private final String selfUrl;
@@ -121,8 +122,9 @@ public final class EtcdMembership implements Membership {
   public void start(Consumer<Set<String>> listener) {
     thread.execute(() -> {
       this.listener = listener;
-      register();
+      // List first: a node others see must already know its peers (warm-up needs them).
       sync();
+      register();
     });
   }
 
@@ -139,6 +141,9 @@ public final class EtcdMembership implements Membership {
       return;
     }
     try {
+      if (resumeLostLease()) {
+        return;
+      }
       revokeQuietly();
       // With a gRPC deadline: a grant we gave up on must not wait for etcd and be granted later, a
       // lease nobody keeps or revokes (one per failed attempt showed up after an etcd outage).
@@ -171,14 +176,37 @@ public final class EtcdMembership implements Membership {
 
   /** The lease is gone (expired, revoked from outside): register afresh. */
   private void leaseLost(long lost, String why) {
-    if (closing || lost != leaseId) {
-      return; // an old lease's late news, or we are shutting down on purpose
+    if (closing || lost == 0 || lost != leaseId) {
+      return; // an old lease's late news, a re-registration already under way, or shutting down
     }
     log.warn("etcd lease {} lost ({}); registering again", Long.toHexString(lost), why);
     closeKeepAlive();
     leaseId = 0;
     lostLeaseId = lost;
     scheduleRegister();
+  }
+
+  /**
+   * After an etcd outage the lease we gave up on is often still there (etcd renews every lease
+   * when its leader changes): take it up again rather than grant a new one, so that our key never
+   * disappears from under the peers when the abandoned lease would have expired.
+   */
+  private boolean resumeLostLease() throws Exception {
+    if (lostLeaseId == 0) {
+      return false;
+    }
+    long lost = lostLeaseId;
+    if (call(client.getLeaseClient().timeToLive(lost, LeaseOption.DEFAULT)).getTTL() <= 0) {
+      return false; // expired or revoked: grant a new one (revokeLostLease finds nothing to do)
+    }
+    call(client.getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(lost).build()));
+    leaseId = lost;
+    lostLeaseId = 0;
+    keepAlive = client.getLeaseClient().keepAlive(lost, new KeepAliveObserver(lost));
+    registerBackoff = MIN_BACKOFF_MS;
+    reachable(true);
+    log.info("re-registered {} in etcd under its previous lease {}", selfKey(), Long.toHexString(lost));
+    return true;
   }
 
   private void revokeLostLease() {
@@ -352,7 +380,7 @@ public final class EtcdMembership implements Membership {
     closing = true;
     runAndWait(() -> {
       closeWatcher();
-      closeKeepAlive();
+      revokeQuietly(); // a no-op after deregister(); after a failed start, our key must not linger
     });
     thread.shutdownNow();
     try {

@@ -96,10 +96,21 @@ final class PeerClient implements PeerPicker.Peer {
       metrics.peerRequest(url, "error");
       throw new PeerException("peer " + url + " answered " + response.status()
           + (error == null ? "" : " (" + error + ")"), null,
-          !PeerProtocol.ERROR_NOT_CACHED.equals(error) && !PeerProtocol.ERROR_BUSY.equals(error));
+          blames(error));
     }
     metrics.peerRequest(url, "ok");
     return CachedResponse.of(response.status(), response.headers(), response.body());
+  }
+
+  /**
+   * Whether an answer with protocol error {@code error} says the peer itself is broken. Not when
+   * it merely had no cached copy (warm-up), was busy, or its origin failed: the peer is reachable
+   * and its probes succeed, and counting its origin's failures made it flap in and out of every
+   * ring (the chaos suite's scenario 5) — each flap moving a third of the keys.
+   */
+  private static boolean blames(String error) {
+    return !PeerProtocol.ERROR_NOT_CACHED.equals(error) && !PeerProtocol.ERROR_BUSY.equals(error)
+        && !PeerProtocol.ERROR_ORIGIN.equals(error);
   }
 
   @Override

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import com.github.benmanes.caffeine.cache.Ticker;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -26,11 +28,12 @@ class ResponseCachesTest {
   }
 
   private static CachedResponse ok(int bodyBytes) {
-    return CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[bodyBytes]);
+    // Off-heap already, as a cache keeps it: put() then stores this very object.
+    return CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[bodyBytes]).offHeap();
   }
 
   private static CachedResponse status(int status) {
-    return CachedResponse.of(status, List.of("Content-Type", "text/plain"), new byte[10]);
+    return CachedResponse.of(status, List.of("Content-Type", "text/plain"), new byte[10]).offHeap();
   }
 
   private static long presentWeight(ResponseCache cache, List<String> keys) {
@@ -227,5 +230,17 @@ class ResponseCachesTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> ResponseCaches.create(-1, Duration.ZERO, Duration.ZERO, ticker));
     assertTrue(e.getMessage().contains("-1"), e.getMessage());
+  }
+
+  @Test
+  void aCacheKeepsBodiesOffHeapAndCopiesEachOnlyOnce() {
+    ResponseCache cache = ResponseCaches.create(1 << 20, Duration.ZERO, Duration.ZERO, Ticker.systemTicker());
+    CachedResponse heap = CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[] {1, 2, 3});
+    assertFalse(heap.body().isDirect(), "a response that merely passes through stays on the heap");
+    cache.put("/k", heap);
+    CachedResponse kept = cache.peek("/k");
+    assertTrue(kept.body().isDirect(), "what a cache keeps is off-heap");
+    assertArrayEquals(heap.bodyBytes(), kept.bodyBytes());
+    assertSame(kept, kept.offHeap(), "no second copy");
   }
 }

@@ -289,6 +289,7 @@ class HealthMonitorTest {
     Map<String, Object> settings = new HashMap<>();
     settings.put("imgcache.listen.host", "127.0.0.1");
     settings.put("imgcache.listen.port", port);
+    settings.put("imgcache.shutdown.deregister-wait", "0s"); // tests close many nodes
     settings.put("imgcache.self-url", url(port));
     settings.put("imgcache.origin.url", "http://127.0.0.1:1"); // no test here loads without setting one
     settings.put("imgcache.membership", "static");

@@ -741,6 +741,7 @@ class HostileInputIT {
     settings.put("imgcache.origin.url", originUrl);
     settings.put("imgcache.listen.host", "127.0.0.1");
     settings.put("imgcache.listen.port", 0);
+    settings.put("imgcache.shutdown.deregister-wait", "0s"); // tests close many nodes
     settings.put("imgcache.self-url", "http://127.0.0.1:19999");
     settings.put("imgcache.shutdown.drain-timeout", "2s");
     settings.put("imgcache.peers.token", PEER_TOKEN);

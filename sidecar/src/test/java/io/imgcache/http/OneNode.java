@@ -94,6 +94,7 @@ final class OneNode implements AutoCloseable {
     settings.put("imgcache.origin.url", originUrl);
     settings.put("imgcache.listen.host", "127.0.0.1");
     settings.put("imgcache.listen.port", 0);
+    settings.put("imgcache.shutdown.deregister-wait", "0s"); // tests close many nodes
     // Only the ring identity: with no static peers the node owns every key.
     settings.put("imgcache.self-url", "http://127.0.0.1:19999");
     settings.put("imgcache.shutdown.drain-timeout", "2s");

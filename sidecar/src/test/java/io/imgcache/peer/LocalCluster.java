@@ -124,6 +124,7 @@ final class LocalCluster implements AutoCloseable {
     Map<String, Object> settings = new HashMap<>();
     settings.put("imgcache.listen.host", "127.0.0.1");
     settings.put("imgcache.listen.port", port);
+    settings.put("imgcache.shutdown.deregister-wait", "0s"); // tests close many nodes
     settings.put("imgcache.self-url", url(port));
     settings.put("imgcache.origin.url", originUrl);
     settings.put("imgcache.membership", "static");
