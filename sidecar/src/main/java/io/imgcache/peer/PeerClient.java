@@ -54,7 +54,20 @@ final class PeerClient implements PeerPicker.Peer {
 
   @Override
   public CompletableFuture<CachedResponse> fetch(String key) {
-    return fetch(key, headers, timeout);
+    return fetchUntil(key, System.nanoTime() + timeout.toNanos());
+  }
+
+  /**
+   * Fetches, borrowing again while every connection to the peer stays busy, up to {@code deadline}:
+   * falling back at the first exhausted borrow would load the key a second time (a burst of new
+   * keys at a node is exactly when its pool runs dry and one load per key matters most).
+   */
+  private CompletableFuture<CachedResponse> fetchUntil(String key, long deadline) {
+    return fetch(key, headers, timeout).exceptionallyCompose(failure -> {
+      boolean busy = Failures.cause(failure) instanceof PeerException e && e.getCause() instanceof HttpClientException h
+          && h.kind() == HttpClientException.Kind.POOL_EXHAUSTED;
+      return busy && System.nanoTime() < deadline ? fetchUntil(key, deadline) : CompletableFuture.failedFuture(failure);
+    });
   }
 
   @Override

@@ -81,7 +81,7 @@ class ImgcacheConfigTest {
     assertEquals(new ImgcacheConfig.RingSettings(160, Duration.ofSeconds(30)), c.ring());
     assertEquals(ImgcacheConfig.Membership.STATIC, c.membership());
     assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofMillis(500), Duration.ofSeconds(2),
-        new ImgcacheConfig.Pool(32, 8, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
+        new ImgcacheConfig.Pool(32, 32, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
     assertEquals(new ImgcacheConfig.Etcd(List.of(URI.create("http://127.0.0.1:2379")), "/imgcache2/nodes/",
         Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
     assertEquals(new ImgcacheConfig.Health(Duration.ofSeconds(1), Duration.ofMillis(500), 3, 2), c.health());
