@@ -4,42 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import io.imgcache.Node;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** DESIGN §1 step 3: a non-owner keeps what it fetched from the owner in its hot cache. */
-class HotCacheTest {
-  private static WireMockServer origin;
-  private LocalCluster cluster;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = LocalCluster.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void startCluster() {
-    origin.resetAll();
-    cluster = new LocalCluster(origin);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    cluster.close();
-  }
-
+class HotCacheTest extends ClusterTest {
   @Test
   void keyFetchedRepeatedlyThroughANonOwnerIsServedHotWithoutFurtherPeerRequests() {
     List<Node> nodes = cluster.start(3, Map.of());

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import io.imgcache.Node;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -15,39 +14,11 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** DESIGN §1 "One load per key per cluster": three nodes, one origin, concurrent clients on every node. */
-class OneLoadPerKeyClusterTest {
+class OneLoadPerKeyClusterTest extends ClusterTest {
   private static final Set<String> NOT_A_FALLBACK = Set.of("MISS", "PEER", "HIT", "HIT-HOT");
-
-  private static WireMockServer origin;
-  private LocalCluster cluster;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = LocalCluster.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void startCluster() {
-    origin.resetAll();
-    cluster = new LocalCluster(origin);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    cluster.close();
-  }
 
   @Test
   void threeHundredConcurrentRequestsForTwentyUncachedKeysOverThreeNodesCauseTwentyOriginRequests()

@@ -3,7 +3,6 @@ package io.imgcache.peer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import io.imgcache.Node;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -19,10 +18,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,35 +25,11 @@ import org.junit.jupiter.api.Timeout;
  * DESIGN §6 "pooled per peer (max per peer)": many concurrent clients of one non-owner never make
  * it open more than {@code peers.pool.max-per-peer} connections to an owner.
  */
-class PeerPoolBoundTest {
+class PeerPoolBoundTest extends ClusterTest {
   private static final int MAX_PER_PEER = 8;
   private static final int CLIENT_THREADS = 64;
   private static final int REQUESTS = 10_000;
   private static final int KEYS = 50;
-
-  private static WireMockServer origin;
-  private LocalCluster cluster;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = LocalCluster.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void startCluster() {
-    origin.resetAll();
-    cluster = new LocalCluster(origin);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    cluster.close();
-  }
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)

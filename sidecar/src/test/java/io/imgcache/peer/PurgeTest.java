@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import io.imgcache.Node;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -13,10 +12,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -24,32 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * PURGE and DELETE /_imgcache/cache remove a key from its owner's main cache and from every
  * node's hot cache, answer what each member removed, and demand the admin token.
  */
-class PurgeTest {
+class PurgeTest extends ClusterTest {
   private static final String TOKEN = "admin-s3cret";
-  private static WireMockServer origin;
-  private LocalCluster cluster;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = LocalCluster.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void startCluster() {
-    origin.resetAll();
-    cluster = new LocalCluster(origin);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    cluster.close();
-  }
-
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"PURGE", "DELETE"})
   void purgeRemovesTheOwnersCopyAndEveryHotCopy(String method) throws Exception {

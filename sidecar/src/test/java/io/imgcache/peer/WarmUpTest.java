@@ -4,17 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import io.imgcache.Node;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,32 +18,8 @@ import org.junit.jupiter.api.Test;
  * the way etcd's watch would report it: A and B run as a two-node cluster, C starts knowing all
  * three, and A's and B's member lists are then replaced through {@code Cluster.setMembers}.
  */
-class WarmUpTest {
+class WarmUpTest extends ClusterTest {
   private static final int KEYS = 200;
-
-  private static WireMockServer origin;
-  private LocalCluster cluster;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = LocalCluster.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void startCluster() {
-    origin.resetAll();
-    cluster = new LocalCluster(origin);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    cluster.close();
-  }
 
   @Test
   void joiningNodeTakesItsKeysFromTheirPreviousOwnersNotFromTheOrigin() {
