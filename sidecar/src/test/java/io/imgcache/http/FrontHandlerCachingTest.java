@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -21,10 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,37 +28,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * What one node caches and how it answers from the cache (DESIGN §1, §4): exact bytes and headers
  * on MISS and HIT, what is not stored, negative caching, HEAD, conditional requests, metrics.
  */
-class FrontHandlerCachingTest {
+class FrontHandlerCachingTest extends OneNodeTest {
   private static final String PNG = "/v2/image/png/003?w=850&h=200&type=.webp";
   private static final String ETAG = "\"5f3a-850x200\"";
   private static final String LAST_MODIFIED = "Tue, 14 Jan 2025 10:00:00 GMT";
   private static final String CACHE_CONTROL = "public, max-age=86400";
   private static final String EXPIRES = "Wed, 15 Jan 2025 10:00:00 GMT";
-
-  private static WireMockServer origin;
-  private OneNode one;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = OneNode.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void resetOrigin() {
-    origin.resetAll();
-  }
-
-  @AfterEach
-  void stopNode() {
-    if (one != null) {
-      one.close();
-    }
-  }
 
   private OneNode node() {
     return node(Map.of());

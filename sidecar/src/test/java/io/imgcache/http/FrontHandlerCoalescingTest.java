@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -22,39 +21,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** One load per key on one node (DESIGN §1 "Coalescing is robust"), seen from HTTP clients. */
-class FrontHandlerCoalescingTest {
-  private static WireMockServer origin;
-  private OneNode one;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = OneNode.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void resetOrigin() {
-    origin.resetAll();
-  }
-
-  @AfterEach
-  void stopNode() {
-    if (one != null) {
-      one.close();
-    }
-  }
-
+class FrontHandlerCoalescingTest extends OneNodeTest {
   @Test
   void twoHundredConcurrentRequestsForOneUncachedKeyCauseOneOriginRequest() throws Exception {
     byte[] body = OneNode.randomBytes(200, 64 * 1024 + 7);

@@ -8,48 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.http.Fault;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Origin failures (DESIGN §4): never cached, the client gets 502/504 with a short plain-text
  * reason, the next request tries again, and the node keeps serving.
  */
-class FrontHandlerOriginFailureTest {
+class FrontHandlerOriginFailureTest extends OneNodeTest {
   private static final String GOOD = "/v2/image/png/good?w=10";
-
-  private static WireMockServer origin;
-  private OneNode one;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = OneNode.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void resetOrigin() {
-    origin.resetAll();
-  }
-
-  @AfterEach
-  void stopNode() {
-    if (one != null) {
-      one.close();
-    }
-  }
 
   private static byte[] stubGood() {
     byte[] body = OneNode.randomBytes(1, 3333);

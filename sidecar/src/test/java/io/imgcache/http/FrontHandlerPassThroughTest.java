@@ -14,7 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import java.net.http.HttpRequest;
@@ -22,10 +21,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,34 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * What is passed through to the origin and never cached (DESIGN §3, §4): methods other than GET
  * and HEAD, and bodies over {@code cache.max-object-size}.
  */
-class FrontHandlerPassThroughTest {
+class FrontHandlerPassThroughTest extends OneNodeTest {
   private static final int MAX_OBJECT = 64 * 1024;
   private static final int BIG = 1 << 20;
-
-  private static WireMockServer origin;
-  private OneNode one;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = OneNode.startOrigin();
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.stop();
-  }
-
-  @BeforeEach
-  void resetOrigin() {
-    origin.resetAll();
-  }
-
-  @AfterEach
-  void stopNode() {
-    if (one != null) {
-      one.close();
-    }
-  }
 
   @Test
   void postWithABodyIsPassedThroughAndNotCached() {
