@@ -10,7 +10,6 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -265,10 +264,6 @@ public final class Metrics {
   /** The registry, for components that export metrics of their own kind. */
   public PrometheusRegistry registry() {
     return registry;
-  }
-
-  public MetricSnapshots scrape() {
-    return registry.scrape();
   }
 
   /** The Prometheus text exposition of every metric. */
