@@ -1,8 +1,10 @@
 package io.imgcache;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.cache.ResponseCache;
 import io.imgcache.cache.ResponseCaches;
+import io.imgcache.cache.Variants;
 import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.group.Group;
 import io.imgcache.health.HealthMonitor;
@@ -18,7 +20,7 @@ import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerClients;
-import io.imgcache.peer.PeerHandler;
+import io.imgcache.http.PeerHandler;
 import io.imgcache.peer.RingPeers;
 import io.imgcache.ring.Cluster;
 import io.undertow.Undertow;
@@ -93,10 +95,20 @@ public final class Node implements AutoCloseable {
     String self = config.selfUrl().toString();
 
     ImgcacheConfig.Cache cacheConfig = config.cache();
-    ResponseCache main = ResponseCaches.create(cacheConfig.mainBytes(), cacheConfig.ttl(), cacheConfig.negativeTtl(),
-        Ticker.systemTicker());
-    ResponseCache hot = ResponseCaches.create(cacheConfig.hotBytes(), cacheConfig.ttl(), cacheConfig.negativeTtl(),
-        Ticker.systemTicker());
+    CachePolicy policy = CachePolicy.builder()
+        .implicitFreshness(cacheConfig.implicitFreshness())
+        .defaultTtl(cacheConfig.defaultTtl())
+        .negativeTtl(cacheConfig.negativeTtl())
+        .ttlBounds(cacheConfig.minTtl(), cacheConfig.maxTtl())
+        .staleDefaults(cacheConfig.staleWhileRevalidate(), cacheConfig.staleIfError())
+        .build();
+    ResponseCache main = ResponseCaches.create(cacheConfig.mainBytes(), Ticker.systemTicker(), policy::now);
+    ResponseCache hot = ResponseCaches.create(cacheConfig.hotBytes(), Ticker.systemTicker(), policy::now);
+    Variants variants = new Variants(cacheConfig.varyAcceptFormats(), Math.max(10_000, cacheConfig.maxBytes() >> 13),
+        orphan -> {
+          main.invalidate(orphan);
+          hot.invalidate(orphan);
+        });
     metrics.registerCache("main", () -> figures(main));
     metrics.registerCache("hot", () -> figures(hot));
 
@@ -107,7 +119,7 @@ public final class Node implements AutoCloseable {
     resources.push(originPool);
     metrics.registerPool("origin", () -> poolFigures(originPool));
     OriginClient origin = new OriginClient(originConfig.url(), originPool, originConfig.timeout(),
-        cacheConfig.maxObjectSize(), metrics);
+        cacheConfig.maxObjectSize(), policy, metrics);
 
     Cluster cluster = new Cluster(self, config.ring().vnodes(), System::nanoTime);
     metrics.registerMembers(() -> {
@@ -124,7 +136,7 @@ public final class Node implements AutoCloseable {
     resources.push(peerPool);
     metrics.registerPool("peer", () -> poolFigures(peerPool));
     RingPeers peers = new RingPeers(cluster, new PeerClients(config.group(), peerPool, peersConfig.token(),
-        peersConfig.timeout(), peersConfig.connectTimeout(), cacheConfig.maxObjectSize(), metrics),
+        peersConfig.timeout(), peersConfig.connectTimeout(), cacheConfig.maxObjectSize(), policy, metrics),
         config.ring().warmupWindow(), System::nanoTime);
 
     ImgcacheConfig.Health healthConfig = config.health();
@@ -141,7 +153,7 @@ public final class Node implements AutoCloseable {
 
     // A caller waits for its owner, then for a fallback load: beyond that it gets a 504.
     Duration deadline = peersConfig.timeout().plus(originConfig.timeout()).plusSeconds(1);
-    Group group = new Group(config.group(), main, hot, peers, origin, deadline, new Group.Events() {
+    Group group = new Group(config.group(), main, hot, variants, peers, origin, policy, deadline, new Group.Events() {
       @Override
       public void coalesced() {
         metrics.coalescedWait();
@@ -178,12 +190,12 @@ public final class Node implements AutoCloseable {
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
-    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), metrics);
+    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy, metrics);
     ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
         peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
     int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, peerHandler, purge, cluster, metrics,
+        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, cluster, metrics,
             () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
             originConfig.timeout(), perThread));
     // Only once the port is ours: a start that fails to bind must never have registered (it

@@ -1,56 +1,68 @@
 package io.imgcache.cache;
 
-import static com.google.common.base.Preconditions.checkArgument;
-
 import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
-import java.util.Objects;
 
 /**
- * An origin response held in memory: status, the headers a client must get back, and the body.
- * Immutable and thread-safe.
+ * An origin response as a shared cache holds it (DESIGN §4): status, every end-to-end header the
+ * origin sent (hop-by-hop ones and {@code Age} removed), the body, and what {@link CachePolicy}
+ * decided about it — whether it may be stored, shared with coalesced waiters, how long it is fresh
+ * and how long it may be served stale. Immutable and thread-safe; made by {@link CachePolicy}.
  *
- * <p>Prepared for the hit path: a cached body lives off-heap ({@link #offHeap()}), so a hit
- * hands the kernel a {@linkplain #body() duplicate} with no copy (a heap array would be copied into
- * a temporary direct buffer on every write), and it keeps the garbage collector's heap small
- * whatever the cache size; header names are pre-parsed {@link HttpString}s and Content-Length is
- * pre-rendered. The direct memory of an evicted entry returns when the collector clears the
- * buffer (entries are never freed by hand: a response may still be writing a duplicate).
+ * <p>Times are milliseconds of the policy's wall clock. The age follows RFC 9111 §4.2.3: the
+ * corrected initial age at reception plus the time resident here since.
+ *
+ * <p>Prepared for the hit path: a cached body lives off-heap ({@link #offHeap()}), so a hit hands
+ * the kernel a {@linkplain #body() duplicate} with no copy, and it keeps the garbage collector's
+ * heap small whatever the cache size; header names are pre-parsed {@link HttpString}s and
+ * Content-Length is pre-rendered. The direct memory of an evicted entry returns when the collector
+ * clears the buffer (entries are never freed by hand: a response may still be writing a duplicate).
  */
 public final class CachedResponse {
-  /**
-   * The headers kept with a cached body: DESIGN §4's five, plus the two without which the bytes
-   * would be misread (Content-Encoding) or wrongly shared by clients (Vary). Everything else the
-   * origin sent is dropped.
-   */
-  public static final List<String> STORED_HEADERS = List.of(
-      "Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires", "Content-Encoding", "Vary");
+  /** A freshness lifetime without end ({@code cache.default-ttl = 0}: until evicted). */
+  public static final long FOREVER = Long.MAX_VALUE;
 
   /** Per-entry bookkeeping Caffeine and the JVM add on top of the bytes we count. */
-  private static final int OVERHEAD_BYTES = 160;
+  private static final int OVERHEAD_BYTES = 200;
 
   private final int status;
   private final HttpString[] headerNames;
   private final String[] headerValues;
-  private final ByteBuffer body; // direct, read-only, position 0; never handed out itself
+  private final ByteBuffer body; // read-only, position 0; never handed out itself
   private final String contentLength;
-  private final String etag;
-  private final boolean storable;
+  private final String etag; // null = none
+  private final String lastModified; // null = none
+  private final String[] vary; // lower-case field names; empty = no Vary
+  private final Timing timing;
+  private final Verdict verdict;
 
-  private CachedResponse(int status, String[] names, String[] values, byte[] body, boolean storable) {
+  /** When the response arrived and how old it was then (RFC 9111 §4.2.3), all in milliseconds. */
+  record Timing(long responseTime, long initialAge, long lifetime, long staleWhileRevalidate, long staleIfError) {}
+
+  /**
+   * What the policy decided. {@code storable}: a shared cache may keep it. {@code shareable}: it may
+   * answer other clients than the one it was loaded for (no Set-Cookie, private, no-store, Vary: *).
+   * {@code noStale}: never served stale (must-revalidate, proxy-revalidate, s-maxage).
+   * {@code authorizedReuse}: may answer a request that carries Authorization (RFC 9111 §3.5).
+   */
+  record Verdict(boolean storable, boolean shareable, boolean noStale, boolean authorizedReuse) {}
+
+  CachedResponse(int status, String[] names, String[] values, ByteBuffer body, String[] vary, Timing timing,
+      Verdict verdict) {
     this.status = status;
     this.headerNames = new HttpString[names.length];
     for (int i = 0; i < names.length; i++) {
       headerNames[i] = HttpString.tryFromString(names[i]);
     }
     this.headerValues = values;
-    this.body = ByteBuffer.wrap(body).asReadOnlyBuffer();
-    this.contentLength = Integer.toString(body.length);
-    this.storable = storable;
+    this.body = body.isReadOnly() ? body : body.asReadOnlyBuffer();
+    this.contentLength = Integer.toString(body.capacity());
     this.etag = find(names, values, "ETag");
+    this.lastModified = find(names, values, "Last-Modified");
+    this.vary = vary;
+    this.timing = timing;
+    this.verdict = verdict;
   }
 
   private CachedResponse(CachedResponse heap, ByteBuffer direct) {
@@ -59,8 +71,11 @@ public final class CachedResponse {
     this.headerValues = heap.headerValues;
     this.body = direct;
     this.contentLength = heap.contentLength;
-    this.storable = heap.storable;
     this.etag = heap.etag;
+    this.lastModified = heap.lastModified;
+    this.vary = heap.vary;
+    this.timing = heap.timing;
+    this.verdict = heap.verdict;
   }
 
   /**
@@ -76,55 +91,6 @@ public final class CachedResponse {
         .asReadOnlyBuffer());
   }
 
-  /**
-   * A response as the origin sent it. {@code headers} alternate name, value; names are kept as
-   * given. The caller must not modify {@code body} afterwards; {@link #offHeap()} copies it off-heap
-   * when a cache keeps it.
-   *
-   * <p>It is {@linkplain #storable() storable} when the status is 200, 404 or 410 and {@code
-   * Cache-Control} contains neither {@code no-store} nor {@code private}; a storable response keeps
-   * only {@link #STORED_HEADERS}.
-   */
-  public static CachedResponse of(int status, List<String> headers, byte[] body) {
-    checkArgument(status >= 100 && status <= 599, "status %s out of range", status);
-    checkArgument(headers.size() % 2 == 0, "headers must alternate name and value, got %s items", headers.size());
-    Objects.requireNonNull(body, "body");
-    boolean storable = (status == 200 || status == 404 || status == 410) && !forbidsStoring(headers);
-    int kept = 0;
-    String[] names = new String[headers.size() / 2];
-    String[] values = new String[names.length];
-    for (int i = 0; i < headers.size(); i += 2) {
-      String name = headers.get(i);
-      if (!storable || isStored(name)) {
-        names[kept] = name;
-        values[kept] = headers.get(i + 1);
-        kept++;
-      }
-    }
-    return new CachedResponse(status, Arrays.copyOf(names, kept), Arrays.copyOf(values, kept), body, storable);
-  }
-
-  private static boolean forbidsStoring(List<String> headers) {
-    for (int i = 0; i < headers.size(); i += 2) {
-      if (headers.get(i).equalsIgnoreCase("Cache-Control")) {
-        String value = headers.get(i + 1).toLowerCase(Locale.ROOT);
-        if (value.contains("no-store") || value.contains("private")) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  private static boolean isStored(String name) {
-    for (String stored : STORED_HEADERS) {
-      if (stored.equalsIgnoreCase(name)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static String find(String[] names, String[] values, String name) {
     for (int i = 0; i < names.length; i++) {
       if (names[i].equalsIgnoreCase(name)) {
@@ -138,9 +104,23 @@ public final class CachedResponse {
     return status;
   }
 
-  /** Whether a cache may keep this response (status and Cache-Control allow it). */
+  /** Whether a shared cache may keep this response (RFC 9111 §3 and the operator's settings). */
   public boolean storable() {
-    return storable;
+    return verdict.storable();
+  }
+
+  /**
+   * Whether this response may answer clients other than the one whose request loaded it: false for
+   * Set-Cookie, {@code private}, {@code no-store} and {@code Vary: *} — such a response reaches its
+   * own client only, and a coalesced waiter loads its own.
+   */
+  public boolean shareable() {
+    return verdict.shareable();
+  }
+
+  /** Whether a stored copy may answer a request with Authorization (RFC 9111 §3.5). */
+  public boolean authorizedReuse() {
+    return verdict.authorizedReuse();
   }
 
   /** Number of headers; read them with {@link #headerName} and {@link #headerValue}. */
@@ -176,6 +156,136 @@ public final class CachedResponse {
     return etag;
   }
 
+  /** The origin's Last-Modified, or null. */
+  public String lastModified() {
+    return lastModified;
+  }
+
+  /** Whether a conditional request can revalidate this response (it has ETag or Last-Modified). */
+  public boolean hasValidator() {
+    return etag != null || lastModified != null;
+  }
+
+  /** The lower-case field names the response varies on; empty when it has no Vary. Do not modify. */
+  String[] varyNames() {
+    return vary;
+  }
+
+  /** Whether the response has a Vary header naming request fields (not {@code *}). */
+  public boolean varies() {
+    return vary.length > 0;
+  }
+
+  // ---- freshness (RFC 9111 §4.2) ------------------------------------------------------------
+
+  /** The current age at {@code now} (RFC 9111 §4.2.3), in milliseconds. */
+  public long ageMillis(long now) {
+    return timing.initialAge() + Math.max(0, now - timing.responseTime());
+  }
+
+  /** The {@code Age} header value at {@code now}: whole seconds. */
+  public long ageSeconds(long now) {
+    return ageMillis(now) / 1000;
+  }
+
+  /** The freshness lifetime in milliseconds; {@link #FOREVER} for none. */
+  public long lifetimeMillis() {
+    return timing.lifetime();
+  }
+
+  /** How long past its lifetime the entry is at {@code now}: negative while fresh. */
+  public long stalenessMillis(long now) {
+    return timing.lifetime() == FOREVER ? Long.MIN_VALUE : ageMillis(now) - timing.lifetime();
+  }
+
+  /** Whether it is fresh at {@code now}. */
+  public boolean fresh(long now) {
+    return stalenessMillis(now) < 0;
+  }
+
+  /** Whether it may be served stale at all (not must-revalidate, proxy-revalidate or s-maxage). */
+  public boolean mayServeStale() {
+    return !verdict.noStale();
+  }
+
+  /** How long past its lifetime a stale copy may be answered while it is revalidated (RFC 5861 §3). */
+  public long staleWhileRevalidateMillis() {
+    return timing.staleWhileRevalidate();
+  }
+
+  /** How long past its lifetime a stale copy may be answered when revalidation fails (RFC 5861 §4). */
+  public long staleIfErrorMillis() {
+    return timing.staleIfError();
+  }
+
+  /** Whether and how a stored response may answer a request (RFC 9111 §4, §4.2.4; RFC 5861). */
+  public enum Reuse {
+    /** Fresh enough for the request: answer it. */
+    FRESH,
+    /** Stale within stale-while-revalidate: answer it and revalidate in the background. */
+    STALE_WHILE_REVALIDATE,
+    /** Revalidate (or load) before answering; stale-if-error may still answer if that fails. */
+    REVALIDATE
+  }
+
+  /**
+   * How this stored response may answer a request with directives {@code request} at {@code now}:
+   * {@code no-cache} (or {@code Pragma: no-cache}, folded in by the caller) forces revalidation;
+   * {@code max-age}, {@code min-fresh} narrow freshness, {@code max-stale} widens it unless the
+   * response forbids stale answers.
+   */
+  public Reuse reuse(CacheControl request, long now) {
+    if (request.noCache()) {
+      return Reuse.REVALIDATE;
+    }
+    long age = ageMillis(now);
+    long staleness = stalenessMillis(now);
+    boolean fresh = staleness < 0;
+    if (request.maxAge() >= 0 && age > request.maxAge() * 1000) {
+      return Reuse.REVALIDATE; // the client wants nothing older, stale or not
+    }
+    if (fresh && request.minFresh() >= 0 && -staleness < request.minFresh() * 1000) {
+      return Reuse.REVALIDATE;
+    }
+    if (fresh) {
+      return Reuse.FRESH;
+    }
+    if (!mayServeStale()) {
+      return Reuse.REVALIDATE;
+    }
+    if (request.maxStale() >= 0 && (request.maxStale() == CacheControl.ANY || staleness <= request.maxStale() * 1000)) {
+      return Reuse.FRESH;
+    }
+    return staleness <= timing.staleWhileRevalidate() ? Reuse.STALE_WHILE_REVALIDATE : Reuse.REVALIDATE;
+  }
+
+  /** Whether a failed revalidation at {@code now} may be answered with this stale copy (RFC 5861 §4). */
+  public boolean staleIfError(long now) {
+    return mayServeStale() && stalenessMillis(now) <= timing.staleIfError();
+  }
+
+  /**
+   * How long a cache should keep this entry from {@code now}: for ever with a validator (it can
+   * be revalidated cheaply) or without a lifetime; else while it is fresh or may be served stale.
+   */
+  long retainMillis(long now) {
+    if (timing.lifetime() == FOREVER || hasValidator()) {
+      return FOREVER;
+    }
+    long window = Math.max(timing.staleWhileRevalidate(), timing.staleIfError());
+    return Math.max(0, timing.lifetime() + window - ageMillis(now));
+  }
+
+  Timing timing() {
+    return timing;
+  }
+
+  Verdict verdict() {
+    return verdict;
+  }
+
+  // ---- body -------------------------------------------------------------------------------------
+
   public int bodyLength() {
     return body.capacity();
   }
@@ -190,7 +300,7 @@ public final class CachedResponse {
     return body.duplicate();
   }
 
-  /** A copy of the body on the heap. Allocates: for tests, not the hit path. */
+  /** A copy of the body on the heap. Allocates: for tests and revalidation, not the hit path. */
   public byte[] bodyBytes() {
     byte[] copy = new byte[body.capacity()];
     body.duplicate().get(copy);
@@ -208,6 +318,12 @@ public final class CachedResponse {
 
   @Override
   public String toString() {
-    return "CachedResponse{status=" + status + ", bytes=" + body.capacity() + ", storable=" + storable + "}";
+    return "CachedResponse{status=" + status + ", bytes=" + body.capacity() + ", storable=" + verdict.storable()
+        + ", shareable=" + verdict.shareable() + ", lifetime="
+        + (timing.lifetime() == FOREVER ? "forever" : timing.lifetime() + "ms") + "}";
+  }
+
+  static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
   }
 }

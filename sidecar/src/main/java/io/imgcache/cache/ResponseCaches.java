@@ -8,7 +8,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Policy;
 import com.github.benmanes.caffeine.cache.Ticker;
-import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Consumer;
 
 /** Creates {@link ResponseCache}s backed by Caffeine (W-TinyLFU admission and eviction). */
@@ -16,28 +17,26 @@ public final class ResponseCaches {
   private ResponseCaches() {}
 
   /**
-   * A cache holding at most {@code maxBytes} weighed bytes. A 200 lives for {@code ttl} and a
-   * 404/410 for {@code negativeTtl}, zero meaning "until evicted" for {@code ttl} and "never
-   * stored" for {@code negativeTtl}; {@code ticker} is the clock expiry reads.
+   * A cache holding at most {@code maxBytes} weighed bytes. An entry lives as long as {@link
+   * CachedResponse#retainMillis} says at the time it is stored (read from {@code wallClock}, epoch
+   * milliseconds), measured with {@code ticker}; freshness itself is the caller's to check.
    */
-  public static ResponseCache create(long maxBytes, Duration ttl, Duration negativeTtl, Ticker ticker) {
+  public static ResponseCache create(long maxBytes, Ticker ticker, LongSupplier wallClock) {
     checkArgument(maxBytes >= 0, "maxBytes must not be negative, was %s", maxBytes);
-    return new CaffeineResponseCache(maxBytes, ttl, negativeTtl, ticker);
+    return new CaffeineResponseCache(maxBytes, ticker, wallClock);
   }
 
   private static final class CaffeineResponseCache implements ResponseCache {
     private final long maxBytes;
-    private final Duration negativeTtl;
     private final Cache<String, CachedResponse> cache;
     private final Policy.Eviction<String, CachedResponse> eviction;
 
-    CaffeineResponseCache(long maxBytes, Duration ttl, Duration negativeTtl, Ticker ticker) {
+    CaffeineResponseCache(long maxBytes, Ticker ticker, LongSupplier wallClock) {
       this.maxBytes = maxBytes;
-      this.negativeTtl = negativeTtl;
       this.cache = Caffeine.newBuilder()
           .maximumWeight(maxBytes)
           .weigher((String key, CachedResponse value) -> value.weigh(key))
-          .expireAfter(new ByStatus(ttl, negativeTtl))
+          .expireAfter(new Retention(wallClock))
           .ticker(ticker)
           // Maintenance (eviction) on the writing thread: the bound holds when put() returns,
           // and no work is handed to the common pool.
@@ -60,7 +59,7 @@ public final class ResponseCaches {
     @Override
     public void put(String key, CachedResponse value) {
       checkState(value.storable(), "not storable: %s", value);
-      if (maxBytes == 0 || (value.status() != 200 && negativeTtl.isZero())) {
+      if (maxBytes == 0) {
         return; // a cache of no bytes (hot-fraction 0) keeps nothing, not even for a moment
       }
       cache.put(key, value.offHeap());
@@ -84,14 +83,12 @@ public final class ResponseCaches {
     }
   }
 
-  /** 200s live for ttl (0 = forever), 404/410 for negative-ttl. */
-  private record ByStatus(Duration ttl, Duration negativeTtl) implements Expiry<String, CachedResponse> {
+  /** Keeps each entry for its {@link CachedResponse#retainMillis} from the moment it is stored. */
+  private record Retention(LongSupplier wallClock) implements Expiry<String, CachedResponse> {
     @Override
     public long expireAfterCreate(String key, CachedResponse value, long currentTime) {
-      if (value.status() != 200) {
-        return negativeTtl.toNanos();
-      }
-      return ttl.isZero() ? Long.MAX_VALUE : ttl.toNanos();
+      long millis = value.retainMillis(wallClock.getAsLong());
+      return millis >= Long.MAX_VALUE / 1_000_000 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
     @Override

@@ -51,8 +51,15 @@ public record ImgcacheConfig(
       long maxBytes,
       double hotFraction,
       long maxObjectSize,
-      Duration ttl,
+      boolean implicitFreshness,
+      Duration defaultTtl,
       Duration negativeTtl,
+      Duration minTtl,
+      Duration maxTtl,
+      Duration staleWhileRevalidate,
+      Duration staleIfError,
+      List<String> varyAcceptFormats,
+      boolean passRequestCookies,
       Key key) {
     /** Bytes for the main cache: what the hot cache does not take. */
     public long mainBytes() {
@@ -150,9 +157,25 @@ public record ImgcacheConfig(
         cacheS.doubleIn("hot-fraction", 0.0, 0.5),
         // Caffeine weighs entries with an int, and one object must fit in the main cache.
         cacheS.bytesIn("max-object-size", 1, Math.min(Integer.MAX_VALUE / 2, maxBytes / 2)),
-        cacheS.duration("ttl"),
+        cacheS.bool("implicit-freshness"),
+        cacheS.duration("default-ttl"),
         cacheS.duration("negative-ttl"),
+        cacheS.duration("min-ttl"),
+        cacheS.duration("max-ttl"),
+        cacheS.duration("stale-while-revalidate"),
+        cacheS.duration("stale-if-error"),
+        cacheS.child("vary").strings("accept-formats"),
+        switch (cacheS.string("request-cookies")) {
+          case "strip" -> false;
+          case "pass" -> true;
+          default -> throw cacheS.invalid("request-cookies",
+              "must be strip or pass, was \"" + cacheS.string("request-cookies") + "\"");
+        },
         new Key(keyS.bool("sort-query"), keyS.strings("ignore-params"), keyS.intIn("max-length", 64, 65_536)));
+
+    if (!cache.maxTtl().isZero() && cache.minTtl().compareTo(cache.maxTtl()) > 0) {
+      throw cacheS.invalid("min-ttl", "must not exceed cache.max-ttl (" + cache.maxTtl() + "), was " + cache.minTtl());
+    }
 
     Section ringS = s.child("ring");
     RingSettings ring = new RingSettings(ringS.intIn("vnodes", 1, 10_000), ringS.duration("warmup-window"));

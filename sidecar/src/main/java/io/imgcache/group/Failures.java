@@ -10,4 +10,10 @@ public final class Failures {
   public static Throwable cause(Throwable failure) {
     return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
   }
+
+  /** {@code failure} as an unchecked exception to rethrow from a stage, unwrapped once. */
+  static RuntimeException propagate(Throwable failure) {
+    Throwable cause = cause(failure);
+    return cause instanceof RuntimeException e ? e : new CompletionException(cause);
+  }
 }

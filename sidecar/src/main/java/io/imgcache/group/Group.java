@@ -2,8 +2,13 @@ package io.imgcache.group;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.imgcache.cache.CacheControl;
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.cache.CachedResponse;
 import io.imgcache.cache.ResponseCache;
+import io.imgcache.cache.Variants;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -11,40 +16,55 @@ import java.util.function.Predicate;
 
 /**
  * One named group: answers gets from the main cache, the hot cache, the key's owner or this node's
- * origin, with one load per key in flight (DESIGN §1). Thread-safe; no method blocks, so all of
- * them may be called on an IO thread.
+ * origin, with one load per key in flight (DESIGN §1), as an RFC 9111 shared cache (DESIGN §4).
+ * Thread-safe; no method blocks, so all of them may be called on an IO thread.
  *
  * <p>Only the owner stores a key in the main cache. Answers fetched from the owner are offered to
- * the hot cache; answers loaded because the owner failed (fallback) are stored nowhere.
+ * the hot cache; answers loaded because the owner failed (fallback) are stored nowhere. A response
+ * that is not {@linkplain CachedResponse#shareable() shareable} reaches only the client it was
+ * loaded for: a coalesced waiter loads its own, and the key is sent straight to the origin for a
+ * while (Varnish's hit-for-miss), so that requests do not queue behind each other's loads.
  */
 public final class Group {
+  private static final Duration UNSHAREABLE_MEMORY = Duration.ofSeconds(30);
+
   private final String name;
   private final ResponseCache main;
   private final ResponseCache hot;
+  private final Variants variants;
   private final PeerPicker peers;
   private final OriginLoader origin;
+  private final CachePolicy policy;
   private final Duration deadline;
   private final Events events;
   // Two flight maps, so that a peer's request (answered as owner) never joins this node's own
   // fetch of the key from another node — possible when rings disagree mid-change. Joining it would
   // forward the peer's request (a second hop), and two nodes that each think the other owns a key
   // would wait on each other until the peer timeout.
-  private final Flights<Result> ownerLoads = new Flights<>(); // loads from this node's origin as owner
+  private final Flights<Result> ownerLoads = new Flights<>(); // loads and revalidations as owner
   private final Flights<Result> ownerFetches = new Flights<>(); // fetches from the key's owner
+  /** Base keys whose latest response was not shareable: loaded per request for a while. */
+  private final Cache<String, Boolean> unshareable = Caffeine.newBuilder()
+      .maximumSize(100_000)
+      .expireAfterWrite(UNSHAREABLE_MEMORY)
+      .executor(Runnable::run)
+      .build();
 
   /**
    * @param deadline how long one caller waits for a load before it gets a {@code
    *     TimeoutException}; the load itself goes on for the other callers
    * @param events told what happened, for metrics and the health monitor
    */
-  public Group(String name, ResponseCache main, ResponseCache hot, PeerPicker peers, OriginLoader origin,
-      Duration deadline, Events events) {
+  public Group(String name, ResponseCache main, ResponseCache hot, Variants variants, PeerPicker peers,
+      OriginLoader origin, CachePolicy policy, Duration deadline, Events events) {
     checkArgument(!deadline.isNegative() && !deadline.isZero(), "deadline must be positive, was %s", deadline);
     this.name = name;
     this.main = main;
     this.hot = hot;
+    this.variants = variants;
     this.peers = peers;
     this.origin = origin;
+    this.policy = policy;
     this.deadline = deadline;
     this.events = events;
   }
@@ -68,53 +88,86 @@ public final class Group {
     return name;
   }
 
-  /** The answer from memory (main cache, then hot cache), or null: cheap, for the hit path. */
-  public Result lookup(String key) {
-    CachedResponse cached = main.get(key);
-    if (cached != null) {
-      return new Result(Source.HIT, cached);
+  /**
+   * The answer from memory when a stored response is fresh for the request (main cache, then hot
+   * cache), or null: cheap, for the hit path. Anything else (stale, conditions, Authorization the
+   * entry does not allow) is {@link #get}'s.
+   */
+  public Result lookup(String key, Variants.Headers headers, CacheControl request, boolean authorization) {
+    String variant = variants.keyFor(key, headers);
+    Source source = Source.HIT;
+    CachedResponse cached = main.get(variant);
+    if (cached == null) {
+      cached = hot.get(variant);
+      source = Source.HIT_HOT;
     }
-    cached = hot.get(key);
-    return cached == null ? null : new Result(Source.HIT_HOT, cached);
+    if (cached == null || (authorization && !cached.authorizedReuse())
+        || cached.reuse(request, policy.now()) != CachedResponse.Reuse.FRESH) {
+      return null;
+    }
+    return new Result(source, cached, variant);
   }
 
   /**
-   * A client's get: {@link #lookup}, else a coalesced load from the key's owner or, when this node
-   * owns the key, from the origin with {@code target} (the client's own request target).
+   * A client's get: a stored response the request may reuse, else a revalidation or a coalesced
+   * load from the key's owner or, when this node owns the key, from the origin.
    */
-  public CompletableFuture<Result> get(String key, String target, String clientAddress) {
-    Result cached = lookup(key);
-    return cached != null ? CompletableFuture.completedFuture(cached) : load(key, target, clientAddress);
-  }
-
-  /** The part of {@link #get} after {@link #lookup} missed. */
-  public CompletableFuture<Result> load(String key, String target, String clientAddress) {
-    PeerPicker.Peer owner = peers.ownerOf(key);
-    return owner == null ? loadAsOwner(key, target, clientAddress) : fetchFromOwner(key, target, clientAddress, owner);
+  public CompletableFuture<Result> get(Request request) {
+    return get(request, false);
   }
 
   /**
-   * A peer's get: this node answers as the owner whatever its own ring says (one hop at most),
-   * from memory or a coalesced origin load of {@code key}. When its own ring names another owner
-   * (the rings disagree: a partition, a membership change in flight) the answer is kept in the hot
-   * cache only, so that no main cache but the owner's ends up holding the key.
+   * A peer's get: this node answers as the owner whatever its own ring says (one hop at most), from
+   * memory or a coalesced origin load. When its own ring names another owner (the rings disagree: a
+   * partition, a membership change in flight) the answer is kept in the hot cache only, so that no
+   * main cache but the owner's ends up holding the key.
    */
-  public CompletableFuture<Result> getAsOwner(String key) {
-    CachedResponse cached = main.get(key);
-    if (cached != null) {
-      return CompletableFuture.completedFuture(new Result(Source.HIT, cached));
-    }
-    cached = hot.peek(key);
-    if (cached != null) {
-      return CompletableFuture.completedFuture(new Result(Source.HIT_HOT, cached));
-    }
-    return loadAsOwner(key, key, null);
+  public CompletableFuture<Result> getAsOwner(Request request) {
+    return get(request, true);
   }
 
-  /** What this node holds for {@code key} in memory (main, then hot), counting no hit; or null. */
-  public CachedResponse peek(String key) {
-    CachedResponse cached = main.peek(key);
-    return cached != null ? cached : hot.peek(key);
+  private CompletableFuture<Result> get(Request request, boolean asOwner) {
+    String key = request.key();
+    String variant = variants.keyFor(key, request);
+    long now = policy.now();
+    Source source = Source.HIT;
+    CachedResponse stored = main.peek(variant);
+    if (stored == null) {
+      stored = hot.peek(variant);
+      source = Source.HIT_HOT;
+    }
+    if (stored != null && (!request.authorization() || stored.authorizedReuse())) {
+      switch (stored.reuse(request.cacheControl(), now)) {
+        case FRESH -> {
+          return CompletableFuture.completedFuture(new Result(source, stored, variant));
+        }
+        case STALE_WHILE_REVALIDATE -> {
+          refreshBehind(request, variant, stored, source, asOwner);
+          return CompletableFuture.completedFuture(new Result(Source.STALE, stored, variant));
+        }
+        case REVALIDATE -> {
+          if (source == Source.HIT || asOwner) {
+            return revalidate(request, variant, stored);
+          }
+          // A hot copy is revalidated by asking its owner, which revalidates its own.
+        }
+      }
+    }
+    if (request.cacheControl().onlyIfCached()) {
+      return CompletableFuture.failedFuture(new NotCachedException("only-if-cached and no stored response"));
+    }
+    if (request.authorization() || request.cacheControl().noStore() || unshareable.getIfPresent(key) != null) {
+      return loadPrivately(request);
+    }
+    PeerPicker.Peer owner = asOwner ? null : peers.ownerOf(key);
+    return owner == null ? loadAsOwner(request, false) : fetchFromOwner(request, owner, false);
+  }
+
+  /** What this node holds for {@code request} in memory (main, then hot), counting no hit; or null. */
+  public CachedResponse peek(Request request) {
+    String variant = variants.keyFor(request.key(), request);
+    CachedResponse cached = main.peek(variant);
+    return cached != null ? cached : hot.peek(variant);
   }
 
   /**
@@ -126,7 +179,7 @@ public final class Group {
   public int demoteNotOwned(Predicate<String> owned) {
     int[] moved = {0};
     main.forEachKey(key -> {
-      if (!owned.test(key)) {
+      if (!owned.test(Variants.base(key))) {
         CachedResponse response = main.peek(key);
         if (response != null && main.invalidate(key)) {
           if (response.status() == 200) {
@@ -139,54 +192,49 @@ public final class Group {
     return moved[0];
   }
 
-  /** Whether this node's main and hot caches hold {@code key}, counting no hit. */
+  /** Whether this node's main and hot caches hold {@code key} (any variant), counting no hit. */
   public record Holding(boolean main, boolean hot) {}
 
   public Holding holding(String key) {
-    return new Holding(main.peek(key) != null, hot.peek(key) != null);
+    boolean inMain = main.peek(key) != null;
+    boolean inHot = hot.peek(key) != null;
+    return new Holding(inMain, inHot);
   }
 
-  /** Removes {@code key} from this node's main and hot caches; returns the copies removed. */
+  /** Removes {@code key} and all its variants from this node's main and hot caches; returns the copies removed. */
   public int purge(String key) {
-    return (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
+    int removed = (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
+    for (String variant : variants.forget(key)) {
+      removed += (main.invalidate(variant) ? 1 : 0) + (hot.invalidate(variant) ? 1 : 0);
+    }
+    unshareable.invalidate(key);
+    return removed;
   }
 
-  private CompletableFuture<Result> loadAsOwner(String key, String target, String clientAddress) {
-    return waitFor(ownerLoads.join(key, () -> {
+  private CompletableFuture<Result> loadAsOwner(Request request, boolean retried) {
+    String key = request.key();
+    String flight = variants.keyFor(key, request);
+    return settle(ownerLoads.join(flight, () -> {
       // A flight that finished between our cache miss and this join has stored its answer in
       // the main cache and left the map: look again before loading a second time.
-      CachedResponse stored = main.peek(key);
-      if (stored != null) {
-        return CompletableFuture.completedFuture(new Result(Source.HIT, stored));
+      CachedResponse stored = main.peek(flight);
+      if (stored != null && stored.reuse(request.cacheControl(), policy.now()) == CachedResponse.Reuse.FRESH) {
+        return CompletableFuture.completedFuture(new Result(Source.HIT, stored, flight));
       }
       PeerPicker.Peer previous = peers.previousOwnerOf(key);
       CompletableFuture<CachedResponse> loaded = previous == null
-          ? origin.load(target, clientAddress)
+          ? origin.load(request)
           // The ring changed lately: the previous owner likely holds the key. Take its copy
           // rather than resize again; if it has none (or is slow), load as usual.
-          : previous.fetchCached(key).exceptionallyCompose(ignored -> origin.load(target, clientAddress));
-      return loaded.thenApply(response -> {
-        if (response.storable()) {
-          if (peers.owns(key)) {
-            main.put(key, response);
-          } else if (response.status() == 200) {
-            hot.put(key, response); // a peer's request for a key our ring places elsewhere
-          }
-        }
-        return new Result(Source.MISS, response);
-      });
-    }));
+          : previous.fetchCached(request).exceptionallyCompose(ignored -> origin.load(request));
+      return loaded.thenApply(response -> new Result(Source.MISS, response, store(request, response, true)));
+    }), request, retried, false);
   }
 
-  private CompletableFuture<Result> fetchFromOwner(String key, String target, String clientAddress,
-      PeerPicker.Peer owner) {
-    return waitFor(ownerFetches.join(key, () -> owner.fetch(key)
-        .thenApply(response -> {
-          if (response.storable() && response.status() == 200) {
-            hot.put(key, response);
-          }
-          return new Result(Source.PEER, response);
-        })
+  private CompletableFuture<Result> fetchFromOwner(Request request, PeerPicker.Peer owner, boolean retried) {
+    String flight = variants.keyFor(request.key(), request);
+    return settle(ownerFetches.join(flight, () -> owner.fetch(request)
+        .thenApply(response -> new Result(Source.PEER, response, store(request, response, false)))
         .exceptionallyCompose(failure -> {
           if (Failures.cause(failure) instanceof ObjectTooLargeException) {
             // The owner is fine; the object is just not cacheable anywhere.
@@ -197,15 +245,128 @@ public final class Group {
           }
           events.fallback();
           // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
-          return origin.load(target, clientAddress).thenApply(response -> new Result(Source.FALLBACK, response));
-        })));
+          return origin.load(request).thenApply(response -> new Result(Source.FALLBACK, response));
+        })), request, retried, true);
   }
 
-  private CompletableFuture<Result> waitFor(Flights.Joined<Result> joined) {
+  /** Revalidates the stored {@code stale} copy with the origin (as owner), coalesced with loads. */
+  private CompletableFuture<Result> revalidate(Request request, String variant, CachedResponse stale) {
+    return settle(ownerLoads.join(variant, () -> {
+      CompletableFuture<OriginLoader.Revalidation> answer = stale.hasValidator()
+          ? origin.revalidate(request, stale)
+          : origin.load(request).thenApply(r -> new OriginLoader.Revalidation(r, false));
+      return answer.handle((revalidation, failure) -> {
+        long now = policy.now();
+        boolean failed = failure != null || isFailure(revalidation.response());
+        if (failed && stale.staleIfError(now)) {
+          return new Result(Source.STALE, stale, variant); // RFC 5861 §4
+        }
+        if (failure != null) {
+          throw Failures.propagate(failure);
+        }
+        CachedResponse response = revalidation.response();
+        if (!response.storable() && !isFailure(response)) {
+          // The origin replaced it with something a cache may not keep: the old copy must not answer again.
+          main.invalidate(variant);
+          hot.invalidate(variant);
+        }
+        return new Result(revalidation.notModified() ? Source.REVALIDATED : Source.MISS, response,
+            store(request, response, true));
+      });
+    }), request, false, false);
+  }
+
+  /** Refreshes a stale copy behind the answer already given (stale-while-revalidate). */
+  private void refreshBehind(Request request, String variant, CachedResponse stale, Source source, boolean asOwner) {
+    PeerPicker.Peer owner = source == Source.HIT || asOwner ? null : peers.ownerOf(request.key());
+    CompletableFuture<Result> refresh = owner == null
+        ? revalidate(request, variant, stale)
+        : fetchFromOwner(request, owner, true);
+    refresh.exceptionally(failure -> null); // the stale answer stands; the next request tries again
+  }
+
+  /** A load for this request's client alone: never coalesced, never shared; stored only if RFC 9111 §3.5 allows. */
+  private CompletableFuture<Result> loadPrivately(Request request) {
+    return origin.load(request).thenApply(response -> {
+      String variant = null;
+      if (response.storable() && (!request.authorization() || response.authorizedReuse())
+          && !request.cacheControl().noStore()) {
+        variant = store(request, response, true);
+      }
+      return new Result(Source.PASS, response, variant);
+    }).orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Stores a loaded response where it belongs — the main cache as owner, else a 200 in the hot
+   * cache — and returns the variant key it answers {@code request} under. Not shareable: remembered,
+   * so the next requests load per client.
+   */
+  private String store(Request request, CachedResponse response, boolean loadedAsOwner) {
+    String key = request.key();
+    String variant = variants.keyFor(key, response, request);
+    if (!response.shareable()) {
+      unshareable.put(key, Boolean.TRUE);
+      return variant;
+    }
+    if (!response.storable()) {
+      return variant;
+    }
+    unshareable.invalidate(key);
+    if (!response.varies()) {
+      for (String old : variants.forget(key)) { // the response stopped varying: old variants are unreachable
+        main.invalidate(old);
+        hot.invalidate(old);
+      }
+    }
+    variants.record(key, response, request);
+    if (loadedAsOwner && peers.owns(key)) {
+      main.put(variant, response);
+    } else if (response.status() == 200) {
+      hot.put(variant, response); // from the owner, or a peer's request for a key our ring places elsewhere
+    }
+    return variant;
+  }
+
+  /**
+   * What one caller gets from a flight. The caller that started it gets its result as it is. A
+   * waiter gets it only if the response is shareable and is the variant the waiter's own headers
+   * select; otherwise it asks again — once through a flight of its own variant (the index now knows
+   * the Vary names), and then for itself alone — and never sees another client's private answer.
+   */
+  private CompletableFuture<Result> settle(Flights.Joined<Result> joined, Request request, boolean retried,
+      boolean fromOwner) {
+    CompletableFuture<Result> result = joined.result();
     if (joined.coalesced()) {
       events.coalesced();
+      result = result.thenCompose(r -> {
+        CachedResponse response = r.response();
+        if (!response.shareable()) {
+          return loadPrivately(request);
+        }
+        if (r.variantKey() != null && response.varies()
+            && !variants.keyFor(request.key(), response, request).equals(r.variantKey())) {
+          if (retried) {
+            return loadPrivately(request);
+          }
+          PeerPicker.Peer owner = fromOwner ? peers.ownerOf(request.key()) : null;
+          return owner == null ? loadAsOwner(request, true) : fetchFromOwner(request, owner, true);
+        }
+        return CompletableFuture.completedFuture(r);
+      });
     }
-    return joined.result().orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    return result.orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
+  /** An answer revalidation treats as the origin failing: a 5xx (501 is an answer like 404). */
+  private static boolean isFailure(CachedResponse response) {
+    return response.status() >= 500 && response.status() != 501;
+  }
+
+  /** Only-if-cached (RFC 9111 §5.2.1.7) and nothing usable is stored: the client gets 504. */
+  public static final class NotCachedException extends RuntimeException {
+    NotCachedException(String message) {
+      super(message, null, false, false);
+    }
+  }
 }

@@ -3,16 +3,25 @@ package io.imgcache.group;
 import io.imgcache.cache.CachedResponse;
 import java.util.concurrent.CompletableFuture;
 
-/** Loads one request target from this node's origin. */
+/** Loads request targets from this node's origin. */
 public interface OriginLoader {
   /**
-   * Sends {@code GET target} to the origin and returns its whole response. Never blocks; the
-   * future completes on some IO thread, exceptionally with an {@code OriginException} when the
-   * origin failed (5xx, timeout, connection error) or an {@code ObjectTooLargeException} when the
-   * body exceeds the size that may be cached.
-   *
-   * @param forwardedFor the address of the client that caused the load, for X-Forwarded-For;
-   *     null when there is none (a peer's request)
+   * Sends {@code GET request.target()} with the request's headers to the origin and completes with
+   * its whole response, whatever the status (a 500 is an answer, passed on as sent). Never blocks;
+   * the future completes on some IO thread, exceptionally only when there was no answer: an {@code
+   * OriginException} (refused, reset, timed out, no connection free) or an {@code
+   * ObjectTooLargeException} when the body exceeds the size that may be cached.
    */
-  CompletableFuture<CachedResponse> load(String target, String forwardedFor);
+  CompletableFuture<CachedResponse> load(Request request);
+
+  /**
+   * Revalidates {@code stored} (which has a validator): a conditional GET with If-None-Match /
+   * If-Modified-Since from it. A 304 completes with {@code stored} refreshed by the 304's headers
+   * ({@link Revalidation#notModified()} true); any other answer completes with that response.
+   * Fails like {@link #load}.
+   */
+  CompletableFuture<Revalidation> revalidate(Request request, CachedResponse stored);
+
+  /** The outcome of {@link #revalidate}. */
+  record Revalidation(CachedResponse response, boolean notModified) {}
 }

@@ -30,16 +30,18 @@ public interface PeerPicker {
     String url();
 
     /**
-     * Asks the peer for {@code key}. Completes with the peer's answer when it is authoritative
-     * (the origin's response, 404 included), exceptionally with a {@code PeerException} when the
-     * peer could not answer (unreachable, timed out, its origin failed, refused us).
+     * Asks the peer, as the key's owner, for {@code request} (its headers travel with it). Completes
+     * with the peer's answer when it is authoritative — the origin's response of any status, with
+     * the owner's freshness — exceptionally with a {@code PeerException} when the peer could not
+     * answer (unreachable, timed out, its origin unreachable, refused us) or an {@code
+     * ObjectTooLargeException}.
      */
-    CompletableFuture<CachedResponse> fetch(String key);
+    CompletableFuture<CachedResponse> fetch(Request request);
 
     /**
-     * Asks the peer for {@code key} only if it holds it in memory (it never loads it for us):
+     * Asks the peer for {@code request} only if it holds it in memory (it never loads it for us):
      * completes exceptionally when it does not, or cannot answer quickly. For warm-up.
      */
-    CompletableFuture<CachedResponse> fetchCached(String key);
+    CompletableFuture<CachedResponse> fetchCached(Request request);
   }
 }

@@ -6,13 +6,17 @@ public enum Source {
   HIT,
   /** This node's hot cache (a copy of a key another node owns). */
   HIT_HOT,
+  /** A stale stored copy: within stale-while-revalidate (refreshed behind it) or stale-if-error. */
+  STALE,
+  /** A stored copy the origin confirmed with 304 Not Modified before it was answered. */
+  REVALIDATED,
   /** Loaded from this node's origin as the key's owner. */
   MISS,
   /** Fetched from the key's owner. */
   PEER,
   /** The owner failed; loaded from this node's origin and not kept in the main cache. */
   FALLBACK,
-  /** Not cacheable: passed through to the origin. */
+  /** Not shared: passed through to the origin for this client only. */
   PASS;
 
   private final String header = name().replace('_', '-');

@@ -21,8 +21,9 @@ import java.util.Deque;
 import java.util.function.BooleanSupplier;
 
 /**
- * The node's own endpoints: {@code /healthz}, {@code /readyz} and {@code /metrics} (open to all),
- * and {@code /_imgcache/...} (admin: the admin token when one is set, else loopback clients only).
+ * The node's own endpoints, all under {@code /_imgcache/} (DESIGN §9): {@code healthz}, {@code
+ * readyz} and {@code metrics} open to all, the rest admin (the admin token when one is set, else
+ * loopback clients only). Every other path belongs to the origin.
  */
 final class AdminHandler {
   private final Metrics metrics;
@@ -44,20 +45,24 @@ final class AdminHandler {
     this.adminToken = new BearerToken(adminToken);
   }
 
-  /** The handler for {@code path}, or null when the path is not one of ours. */
+  /** Every path of the node's own endpoints starts with this; no other path is the node's. */
+  static final String PREFIX = "/_imgcache/";
+
+  /** The handler for {@code path}, which starts with {@link #PREFIX}; unknown ones answer 404. */
   HttpHandler route(String path) {
     return switch (path) {
-      case "/healthz" -> ex -> Responses.text(ex, 200, "ok");
-      case "/readyz" -> ex -> Responses.text(ex, ready.getAsBoolean() ? 200 : 503,
+      case PREFIX + "healthz" -> ex -> Responses.text(ex, 200, "ok");
+      case PREFIX + "readyz" -> ex -> Responses.text(ex, ready.getAsBoolean() ? 200 : 503,
           ready.getAsBoolean() ? "ready" : "membership not loaded yet");
       // Scraping reads JVM MXBeans: off the IO thread.
-      case "/metrics" -> ex -> ex.dispatch(() -> Responses.send(ex, 200, metrics.textContentType(), metrics.text()));
+      case PREFIX + "metrics" -> ex -> ex.dispatch(() -> Responses.send(ex, 200, metrics.textContentType(), metrics.text()));
       case "/_imgcache/stats" -> admin(ex -> ex.dispatch(
           () -> Responses.send(ex, 200, Responses.JSON, StatsJson.render(metrics).getBytes(StandardCharsets.UTF_8))));
       case "/_imgcache/ring" -> admin(ex -> Responses.send(ex, 200, Responses.JSON,
           ringJson(cluster.snapshot()).getBytes(StandardCharsets.UTF_8)));
       case "/_imgcache/cache" -> admin(this::cache);
-      default -> null;
+      // The node's own namespace: an unknown path here is never the origin's.
+      default -> ex -> Responses.text(ex, 404, "no such imgcache endpoint: " + path);
     };
   }
 

@@ -1,5 +1,6 @@
 package io.imgcache.http;
 
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.group.Group;
 import io.imgcache.group.Source;
 import io.imgcache.key.KeyPolicy;
@@ -47,8 +48,8 @@ public final class HttpServer implements AutoCloseable {
   private final GracefulShutdownHandler graceful;
 
   /** What the server serves. */
-  public record Routes(Group group, KeyPolicy keys, HttpHandler peerHandler, ClusterPurge purge, Cluster cluster,
-      Metrics metrics,
+  public record Routes(Group group, KeyPolicy keys, CachePolicy policy, boolean passCookies, HttpHandler peerHandler,
+      ClusterPurge purge, Cluster cluster, Metrics metrics,
       BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, int originConnectionsPerThread) {}
 
   private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
@@ -71,7 +72,8 @@ public final class HttpServer implements AutoCloseable {
         .addRequestHeader(Headers.VIA, ExchangeAttributes.constant(OriginClient.VIA))
         .setNext(ResponseCodeHandler.HANDLE_404)
         .build();
-    FrontHandler front = new FrontHandler(routes.group(), routes.keys(), passThrough, routes.metrics());
+    FrontHandler front = new FrontHandler(routes.group(), routes.keys(), routes.passCookies(), routes.policy(),
+        passThrough, routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
         routes.purge(), routes.ready(), routes.adminToken());
     HttpHandler peers = routes.peerHandler();
@@ -89,8 +91,7 @@ public final class HttpServer implements AutoCloseable {
         purge.handleRequest(exchange);
         return;
       }
-      HttpHandler own = admin.route(path);
-      (own != null ? own : front).handleRequest(exchange);
+      (path.startsWith(AdminHandler.PREFIX) ? admin.route(path) : front).handleRequest(exchange);
     };
     GracefulShutdownHandler graceful = Handlers.gracefulShutdown(router);
     Undertow undertow = Undertow.builder()
@@ -152,7 +153,7 @@ public final class HttpServer implements AutoCloseable {
       return false;
     }
     exchange.setPersistent(false);
-    exchange.getResponseHeaders().put(Responses.X_CACHE, Source.PASS.header());
+    exchange.getResponseHeaders().put(ResponseWriter.X_CACHE, Source.PASS.header());
     Responses.text(exchange, status, reason);
     return true;
   }

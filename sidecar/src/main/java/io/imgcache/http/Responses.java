@@ -2,13 +2,11 @@ package io.imgcache.http;
 
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
-import io.undertow.util.HttpString;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /** Small answers every handler sends the same way. */
 final class Responses {
-  static final HttpString X_CACHE = HttpString.tryFromString("X-Cache");
   static final String TEXT = "text/plain; charset=utf-8";
   static final String JSON = "application/json";
 

@@ -14,8 +14,8 @@ import java.util.Set;
  * dropped, nothing else changed. Immutable and thread-safe.
  */
 public final class KeyPolicy {
-  private static final Comparator<String> BY_NAME_THEN_VALUE =
-      Comparator.comparing(KeyPolicy::paramName).thenComparing(p -> p);
+  /** By name only: List.sort is stable, so same-name parameters keep their order (a=1&a=2 ≠ a=2&a=1). */
+  private static final Comparator<String> BY_NAME = Comparator.comparing(KeyPolicy::paramName);
 
   private final boolean sortQuery;
   private final Set<String> ignoredParams;
@@ -70,7 +70,7 @@ public final class KeyPolicy {
       }
     }
     if (sortQuery) {
-      params.sort(BY_NAME_THEN_VALUE);
+      params.sort(BY_NAME);
     }
     return String.join("&", params);
   }

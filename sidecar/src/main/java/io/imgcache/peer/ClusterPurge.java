@@ -75,8 +75,8 @@ public final class ClusterPurge {
     });
   }
 
-  /** The body a peer answers a purge with. */
-  static String answer(int removed) {
+  /** The body a peer answers a purge with (the protocol's purge answer). */
+  public static String answer(int removed) {
     return "{\"removed\":" + removed + "}";
   }
 }

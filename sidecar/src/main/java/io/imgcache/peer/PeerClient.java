@@ -1,6 +1,8 @@
 package io.imgcache.peer;
 
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.Request;
 import io.imgcache.group.Failures;
 import io.imgcache.group.PeerException;
 import io.imgcache.group.PeerPicker;
@@ -29,10 +31,12 @@ final class PeerClient implements PeerPicker.Peer {
   private final Duration timeout;
   private final Duration warmupTimeout;
   private final long maxBody;
+  private final CachePolicy policy;
   private final Metrics metrics;
 
   PeerClient(String url, String group, PooledHttpClient client, String token, Duration timeout,
-      Duration warmupTimeout, long maxBody, Metrics metrics) {
+      Duration warmupTimeout, long maxBody, CachePolicy policy, Metrics metrics) {
+    this.policy = policy;
     this.url = url;
     this.target = URI.create(url);
     this.group = group;
@@ -53,8 +57,8 @@ final class PeerClient implements PeerPicker.Peer {
   }
 
   @Override
-  public CompletableFuture<CachedResponse> fetch(String key) {
-    return fetchUntil(key, System.nanoTime() + timeout.toNanos());
+  public CompletableFuture<CachedResponse> fetch(Request request) {
+    return fetchUntil(request, System.nanoTime() + timeout.toNanos());
   }
 
   /**
@@ -62,22 +66,27 @@ final class PeerClient implements PeerPicker.Peer {
    * falling back at the first exhausted borrow would load the key a second time (a burst of new
    * keys at a node is exactly when its pool runs dry and one load per key matters most).
    */
-  private CompletableFuture<CachedResponse> fetchUntil(String key, long deadline) {
-    return fetch(key, headers, timeout).exceptionallyCompose(failure -> {
+  private CompletableFuture<CachedResponse> fetchUntil(Request request, long deadline) {
+    return fetch(request, headers, timeout).exceptionallyCompose(failure -> {
       boolean busy = Failures.cause(failure) instanceof PeerException e && e.getCause() instanceof HttpClientException h
           && h.kind() == HttpClientException.Kind.POOL_EXHAUSTED;
-      return busy && System.nanoTime() < deadline ? fetchUntil(key, deadline) : CompletableFuture.failedFuture(failure);
+      return busy && System.nanoTime() < deadline ? fetchUntil(request, deadline) : CompletableFuture.failedFuture(failure);
     });
   }
 
   @Override
-  public CompletableFuture<CachedResponse> fetchCached(String key) {
-    return fetch(key, cachedOnlyHeaders, warmupTimeout);
+  public CompletableFuture<CachedResponse> fetchCached(Request request) {
+    return fetch(request, cachedOnlyHeaders, warmupTimeout);
   }
 
-  private CompletableFuture<CachedResponse> fetch(String key, List<String> requestHeaders, Duration limit) {
+  /** Sends the client's forwarded headers, then the protocol's own (token, cached-only). */
+  private CompletableFuture<CachedResponse> fetch(Request request, List<String> protocolHeaders, Duration limit) {
     long start = System.nanoTime();
-    return client.get(target, PeerProtocol.path(group, key), requestHeaders, limit, maxBody)
+    List<String> requestHeaders = new ArrayList<>(request.headers().size() + protocolHeaders.size());
+    requestHeaders.addAll(request.headers());
+    requestHeaders.addAll(protocolHeaders);
+    long sent = policy.now();
+    return client.get(target, PeerProtocol.path(group, request.key()), requestHeaders, limit, maxBody)
         .handle((response, failure) -> {
           metrics.peerDuration(url, System.nanoTime() - start);
           if (failure != null) {
@@ -90,29 +99,47 @@ final class PeerClient implements PeerPicker.Peer {
             metrics.peerRequest(url, busy ? "busy" : "error");
             throw new PeerException("peer " + url + " failed: " + cause.getMessage(), cause, !busy);
           }
-          return answer(response);
+          return answer(response, sent);
         });
   }
 
-  private CachedResponse answer(HttpResponse response) {
+  private CachedResponse answer(HttpResponse response, long sent) {
     String error = null;
+    long age = -1;
+    long lifetime = -1;
+    List<String> origin = new ArrayList<>(response.headers().size());
     for (int i = 0; i < response.headers().size(); i += 2) {
-      if (PeerProtocol.ERROR_HEADER.equalToString(response.headers().get(i))) {
-        error = response.headers().get(i + 1);
+      String name = response.headers().get(i);
+      String value = response.headers().get(i + 1);
+      if (PeerProtocol.ERROR_HEADER.equalToString(name)) {
+        error = value;
+      } else if (PeerProtocol.AGE_HEADER.equalToString(name)) {
+        age = PeerProtocol.parseLifetime(value);
+      } else if (PeerProtocol.LIFETIME_HEADER.equalToString(name)) {
+        lifetime = PeerProtocol.parseLifetime(value);
+      } else if (!PeerProtocol.isProtocolHeader(name) && !name.equalsIgnoreCase("X-Cache")
+          && !name.equalsIgnoreCase("Age") && !name.equalsIgnoreCase("Via")) {
+        origin.add(name);
+        origin.add(value);
       }
+    }
+    if (error == null && (age < 0 || lifetime < 0)) {
+      // Not the origin's answer (a draining server's bare 503, something else on the port).
+      error = "no-metadata";
     }
     if (PeerProtocol.ERROR_TOO_LARGE.equals(error)) {
       metrics.peerRequest(url, "too_large");
       throw new ObjectTooLargeException("peer " + url + ": body larger than the object size limit");
     }
-    if (error != null || response.status() >= 500) {
+    if (error != null) {
       metrics.peerRequest(url, "error");
       throw new PeerException("peer " + url + " answered " + response.status()
           + (error == null ? "" : " (" + error + ")"), null,
           blames(error));
     }
     metrics.peerRequest(url, "ok");
-    return CachedResponse.of(response.status(), response.headers(), response.body());
+    return policy.response(response.status(), origin, response.body(), sent, policy.now(),
+        new CachePolicy.Upstream(age, lifetime));
   }
 
   /**

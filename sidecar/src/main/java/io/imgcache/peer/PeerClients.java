@@ -1,5 +1,6 @@
 package io.imgcache.peer;
 
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.group.PeerPicker;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.metrics.Metrics;
@@ -14,11 +15,13 @@ public final class PeerClients implements Function<String, PeerPicker.Peer> {
   private final Duration timeout;
   private final Duration warmupTimeout;
   private final long maxBody;
+  private final CachePolicy policy;
   private final Metrics metrics;
 
   /** {@code warmupTimeout} bounds the cached-only asks of warm-up; keep it short. */
   public PeerClients(String group, PooledHttpClient pool, String token, Duration timeout, Duration warmupTimeout,
-      long maxBody, Metrics metrics) {
+      long maxBody, CachePolicy policy, Metrics metrics) {
+    this.policy = policy;
     this.group = group;
     this.pool = pool;
     this.token = token;
@@ -30,6 +33,6 @@ public final class PeerClients implements Function<String, PeerPicker.Peer> {
 
   @Override
   public PeerPicker.Peer apply(String url) {
-    return new PeerClient(url, group, pool, token, timeout, warmupTimeout, maxBody, metrics);
+    return new PeerClient(url, group, pool, token, timeout, warmupTimeout, maxBody, policy, metrics);
   }
 }

@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * The wire format between nodes (DESIGN §6). A key travels as one opaque path segment, base64url
+ * The wire format between nodes (DESIGN §7). A key travels as one opaque path segment, base64url
  * without padding: no escaping, no {@code //}, nothing a server could redirect.
  */
 public final class PeerProtocol {
@@ -26,13 +26,27 @@ public final class PeerProtocol {
    */
   public static final HttpString CACHED_ONLY_HEADER = HttpString.tryFromString("X-Groupcache-Cached-Only");
 
-  static final String ERROR_ORIGIN = "origin";
-  static final String ERROR_NOT_CACHED = "not-cached";
-  static final String ERROR_BUSY = "busy";
-  static final String ERROR_TOO_LARGE = "too-large";
-  static final String ERROR_BAD_REQUEST = "bad-request";
-  static final String ERROR_UNAUTHORIZED = "unauthorized";
-  static final String ERROR_UNKNOWN_GROUP = "unknown-group";
+  /**
+   * On every authoritative answer (the origin's response, any status): the response's current age
+   * at the owner, in milliseconds. An answer without it — an error, or a draining server's bare
+   * 503 — is not the origin's, and the asking node falls back.
+   */
+  public static final HttpString AGE_HEADER = HttpString.tryFromString("X-Groupcache-Age");
+  /**
+   * With {@link #AGE_HEADER}: the freshness lifetime the owner gave the response, in milliseconds,
+   * or {@code forever}; a hot copy is fresh exactly as long as the owner's.
+   */
+  public static final HttpString LIFETIME_HEADER = HttpString.tryFromString("X-Groupcache-Lifetime");
+  static final String FOREVER = "forever";
+
+  /** Error kinds (values of {@link #ERROR_HEADER}). */
+  public static final String ERROR_ORIGIN = "origin";
+  public static final String ERROR_NOT_CACHED = "not-cached";
+  public static final String ERROR_BUSY = "busy";
+  public static final String ERROR_TOO_LARGE = "too-large";
+  public static final String ERROR_BAD_REQUEST = "bad-request";
+  public static final String ERROR_UNAUTHORIZED = "unauthorized";
+  public static final String ERROR_UNKNOWN_GROUP = "unknown-group";
 
   private static final BaseEncoding BASE64URL = BaseEncoding.base64Url().omitPadding();
 
@@ -43,12 +57,34 @@ public final class PeerProtocol {
     return PREFIX + group + '/' + BASE64URL.encode(key.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Whether {@code name} is one of the protocol's own headers, never a client's (lower or any case). */
+  public static boolean isProtocolHeader(String name) {
+    return name.regionMatches(true, 0, "X-Groupcache-", 0, "X-Groupcache-".length());
+  }
+
+  /** The lifetime header's value for {@code lifetimeMillis}. */
+  public static String lifetime(long lifetimeMillis) {
+    return lifetimeMillis == Long.MAX_VALUE ? FOREVER : Long.toString(lifetimeMillis);
+  }
+
+  /** Reads a lifetime header value; -1 when it is not one. */
+  static long parseLifetime(String value) {
+    if (FOREVER.equals(value)) {
+      return Long.MAX_VALUE;
+    }
+    try {
+      return Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   /**
    * Decodes a key segment.
    *
    * @throws IllegalArgumentException if it is not unpadded base64url of UTF-8 text
    */
-  static String decodeKey(String segment) {
+  public static String decodeKey(String segment) {
     byte[] bytes = BASE64URL.decode(segment);
     String key = new String(bytes, StandardCharsets.UTF_8);
     if (!Arrays.equals(key.getBytes(StandardCharsets.UTF_8), bytes)) {

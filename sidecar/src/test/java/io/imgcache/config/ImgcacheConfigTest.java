@@ -72,7 +72,10 @@ class ImgcacheConfigTest {
     assertEquals(64 * MIB, cache.maxBytes());
     assertEquals(0.125, cache.hotFraction());
     assertEquals(8 * MIB, cache.maxObjectSize());
-    assertEquals(Duration.ZERO, cache.ttl());
+    assertEquals(Duration.ZERO, cache.defaultTtl());
+    assertEquals(true, cache.implicitFreshness());
+    assertEquals(List.of("image/avif", "image/webp"), cache.varyAcceptFormats());
+    assertEquals(false, cache.passRequestCookies());
     assertEquals(Duration.ZERO, cache.negativeTtl());
     assertEquals(new ImgcacheConfig.Key(true, List.of(), 2048), cache.key());
     assertEquals(8 * MIB, cache.hotBytes());

@@ -313,7 +313,7 @@ class FrontHandlerCachingTest extends OneNodeTest {
     origin.resetAll(); // the origin now answers 404 to everything
     assertImage(one.get("/offline.webp"), body, "HIT");
     assertEquals(0, one.originRequestCount());
-    assertNotNull(one.node.group().lookup("/offline.webp"));
+    assertNotNull(one.node.group().peek(io.imgcache.group.Request.of("/offline.webp")));
     assertEquals(0, origin.findAll(getRequestedFor(urlPathEqualTo("/offline.webp"))).size());
   }
 }

@@ -103,7 +103,7 @@ class FrontHandlerPassThroughTest extends OneNodeTest {
       assertTrue(after > before, "request " + (i + 1) + " went to the origin (" + before + " -> " + after + ")");
       before = after;
     }
-    assertNull(one.node.group().lookup("/v2/image/png/huge?w=8000"), "nothing cached");
+    assertNull(one.node.group().peek(io.imgcache.group.Request.of("/v2/image/png/huge?w=8000")), "nothing cached");
     // The first request paid an attempted load and a stream; once the key is known to be too
     // large, each request costs the origin exactly one.
     int known = one.originRequestCount();

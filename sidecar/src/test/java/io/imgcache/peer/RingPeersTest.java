@@ -26,12 +26,12 @@ class RingPeersTest {
 
   private record FakePeer(String url) implements PeerPicker.Peer {
     @Override
-    public CompletableFuture<CachedResponse> fetch(String key) {
+    public CompletableFuture<CachedResponse> fetch(io.imgcache.group.Request request) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public CompletableFuture<CachedResponse> fetchCached(String key) {
+    public CompletableFuture<CachedResponse> fetchCached(io.imgcache.group.Request request) {
       throw new UnsupportedOperationException();
     }
   }

@@ -1,16 +1,17 @@
-package io.imgcache.peer;
+package io.imgcache.http;
 
 import io.imgcache.auth.BearerToken;
+import io.imgcache.cache.CachePolicy;
 import io.imgcache.cache.CachedResponse;
-import io.imgcache.group.Failures;
 import io.imgcache.group.Group;
+import io.imgcache.group.Request;
 import io.imgcache.group.Result;
 import io.imgcache.group.Source;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
-import io.imgcache.group.ObjectTooLargeException;
-import io.imgcache.origin.OriginException;
+import io.imgcache.peer.ClusterPurge;
+import io.imgcache.peer.PeerProtocol;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
@@ -21,7 +22,6 @@ import io.undertow.util.SameThreadExecutor;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Serves the peer protocol: {@code GET /_groupcache/_health} and {@code GET
@@ -30,7 +30,6 @@ import java.util.concurrent.TimeoutException;
  * node's ring says: one hop at most. Hits are answered on the IO thread.
  */
 public final class PeerHandler implements HttpHandler {
-  private static final HttpString X_CACHE = HttpString.tryFromString("X-Cache");
   private static final byte[] OK = "ok\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Group group;
@@ -38,6 +37,7 @@ public final class PeerHandler implements HttpHandler {
   private final KeyPolicy keys;
   private final BearerToken token; // not set = no token required
   private final BearerToken adminToken;
+  private final CachePolicy clock;
   private final Metrics metrics;
 
   /**
@@ -45,7 +45,9 @@ public final class PeerHandler implements HttpHandler {
    * @param adminToken also accepted for purges ("" = none); with neither token set, purges are open
    *     like everything else on the peer port
    */
-  public PeerHandler(Group group, KeyPolicy keys, String token, String adminToken, Metrics metrics) {
+  public PeerHandler(Group group, KeyPolicy keys, String token, String adminToken, CachePolicy clock,
+      Metrics metrics) {
+    this.clock = clock;
     this.group = group;
     this.groupPrefix = PeerProtocol.PREFIX + group.name() + '/';
     this.keys = keys;
@@ -89,9 +91,10 @@ public final class PeerHandler implements HttpHandler {
       exchange.getResponseSender().send(ByteBuffer.wrap(body));
       return;
     }
+    Request request = Requests.peer(exchange, key);
     if ("1".equals(exchange.getRequestHeaders().getFirst(PeerProtocol.CACHED_ONLY_HEADER))) {
-      CachedResponse cached = group.peek(key);
-      if (cached == null) {
+      CachedResponse cached = group.peek(request);
+      if (cached == null || !cached.fresh(clock.now())) {
         error(exchange, 404, PeerProtocol.ERROR_NOT_CACHED, "not in memory");
       } else {
         respond(exchange, new Result(Source.HIT, cached));
@@ -99,7 +102,7 @@ public final class PeerHandler implements HttpHandler {
       return;
     }
     metrics.peerServed();
-    CompletableFuture<Result> answer = group.getAsOwner(key);
+    CompletableFuture<Result> answer = group.getAsOwner(request);
     if (answer.isDone() && !answer.isCompletedExceptionally()) {
       respond(exchange, answer.join()); // a main-cache hit: answered on the IO thread
       return;
@@ -146,31 +149,13 @@ public final class PeerHandler implements HttpHandler {
     return key;
   }
 
-  private static void respond(HttpServerExchange exchange, Result result) {
-    CachedResponse response = result.response();
-    HeaderMap headers = exchange.getResponseHeaders();
-    for (int i = 0; i < response.headerCount(); i++) {
-      headers.add(response.httpHeaderName(i), response.headerValue(i));
-    }
-    headers.put(X_CACHE, result.source().header());
-    headers.put(Headers.CONTENT_LENGTH, response.contentLength());
-    exchange.setStatusCode(response.status());
-    exchange.getResponseSender().send(response.body());
+  private void respond(HttpServerExchange exchange, Result result) {
+    ResponseWriter.toPeer(exchange, result, clock.now());
   }
 
   private static void fail(HttpServerExchange exchange, Throwable failure) {
-    Throwable cause = Failures.cause(failure);
-    if (cause instanceof ObjectTooLargeException) {
-      error(exchange, 413, PeerProtocol.ERROR_TOO_LARGE, "body larger than the object size limit");
-    } else if (cause instanceof OriginException e) {
-      // 503: our origin pool is exhausted — busy, not broken; the asking node must not blame us.
-      error(exchange, e.status(), e.status() == 503 ? PeerProtocol.ERROR_BUSY : PeerProtocol.ERROR_ORIGIN,
-          e.getMessage());
-    } else if (cause instanceof TimeoutException) {
-      error(exchange, 504, PeerProtocol.ERROR_ORIGIN, "timed out waiting for the origin");
-    } else {
-      error(exchange, 502, PeerProtocol.ERROR_ORIGIN, "load failed: " + cause);
-    }
+    Failure answer = Failure.of(failure);
+    error(exchange, answer.status(), answer.peerKind(), answer.reason());
   }
 
   private static void error(HttpServerExchange exchange, int status, String kind, String reason) {
