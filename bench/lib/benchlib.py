@@ -171,10 +171,10 @@ METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
 def scrape(base: str) -> dict[str, float]:
-    """A node's /metrics as {'name{labels}': value}."""
-    status, _, body = http_get(base + "/metrics", timeout=10)
+    """A node's /_imgcache/metrics as {'name{labels}': value}."""
+    status, _, body = http_get(base + "/_imgcache/metrics", timeout=10)
     if status != 200:
-        raise SystemExit(f"{base}/metrics answered {status}")
+        raise SystemExit(f"{base}/_imgcache/metrics answered {status}")
     out = {}
     for line in body.decode().splitlines():
         if not line or line.startswith("#"):

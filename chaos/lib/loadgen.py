@@ -11,7 +11,7 @@ Run inside a network namespace with `ip netns exec`. Subcommands:
                                                     checked; per-node counts; JSON at the end
 
 The load is bounded by --duration and --max-requests (and a --stop-file the driver creates).
-Like a load balancer, it sends only to nodes whose /readyz answered 200 in the last poll
+Like a load balancer, it sends only to nodes whose /_imgcache/readyz answered 200 in the last poll
 (every 100 ms); a node that is not ready is out of rotation until it is again.
 """
 
@@ -135,7 +135,7 @@ class Load:
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(host, port, timeout=0.5)
-                conn.request("GET", "/readyz")
+                conn.request("GET", "/_imgcache/readyz")
                 r = conn.getresponse()
                 r.read()
                 ok = r.status == 200

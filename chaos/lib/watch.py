@@ -4,7 +4,7 @@
 Run inside a network namespace with `ip netns exec`. Subcommands:
 
   watch      --nodes URL,... --token T --out F        every 100 ms, every node's /_imgcache/ring
-                                                      (admin token); every 500 ms its /metrics
+                                                      (admin token); every 500 ms its /_imgcache/metrics
                                                       (origin loads, fallbacks, with restarts
                                                       detected). Records each change with its time.
   wait-ring  --nodes URL,... --members URL,...        until every node's ring holds exactly
@@ -76,9 +76,9 @@ METRICS = {
 
 
 def scrape(client):
-    status, body = client.get("/metrics")
+    status, body = client.get("/_imgcache/metrics")
     if status != 200:
-        raise OSError(f"/metrics answered {status}")
+        raise OSError(f"/_imgcache/metrics answered {status}")
     out = {}
     for line in body.decode().splitlines():
         if line.startswith("#"):

@@ -69,7 +69,7 @@ final class Demo {
     out.println(String.format("  curl -s -o /dev/null -D - '%s/v2/image/jpg/42?w=300&h=300' | grep -i ^X-Cache   # MISS or PEER: a new key",
         owner));
     out.println("Ring:     curl -s " + urls.get(0) + "/_imgcache/ring");
-    out.println("Metrics:  curl -s " + urls.get(0) + "/metrics | grep ^imgcache_");
+    out.println("Metrics:  curl -s " + urls.get(0) + "/_imgcache/metrics | grep ^imgcache_");
     out.println("Stats:    curl -s " + urls.get(0) + "/_imgcache/stats");
     out.println("Ctrl-C stops the demo.");
     Main.awaitShutdown(running.toArray(AutoCloseable[]::new));

@@ -58,7 +58,7 @@ public final class Node implements AutoCloseable {
   private final Group group;
   private final Metrics metrics;
   private final Membership membership;
-  private final AtomicBoolean stopping; // set when close() begins: /readyz answers 503 from then on
+  private final AtomicBoolean stopping; // set when close() begins: /_imgcache/readyz answers 503 from then on
   private final HttpServer server;
   private final Deque<AutoCloseable> afterServer; // closed in reverse order of creation
   private boolean closed; // guarded by this
@@ -312,13 +312,13 @@ public final class Node implements AutoCloseable {
     return cluster;
   }
 
-  /** Whether the member list has been loaded and the node is not stopping (what {@code /readyz} answers). */
+  /** Whether the member list has been loaded and the node is not stopping (what {@code /_imgcache/readyz} answers). */
   public boolean ready() {
     return !stopping.get() && membership.ready();
   }
 
   /**
-   * Stops the node in the order DESIGN §7 gives: /readyz turns 503, deregister (peers drop us through the watch),
+   * Stops the node in the order DESIGN §7 gives: /_imgcache/readyz turns 503, deregister (peers drop us through the watch),
    * wait {@code shutdown.deregister-wait} while still serving, stop accepting and drain in-flight
    * requests up to {@code shutdown.drain-timeout}, close the server, then the health monitor,
    * pools, membership (the etcd client) and the worker. Blocks; safe to call twice.
@@ -331,11 +331,11 @@ public final class Node implements AutoCloseable {
       }
       closed = true;
     }
-    // Load balancers see /readyz fail at once and take the node out while it still serves.
+    // Load balancers see /_imgcache/readyz fail at once and take the node out while it still serves.
     stopping.set(true);
     try {
       membership.deregister();
-      // Peers drop us through the watch (etcd), load balancers through /readyz (either membership).
+      // Peers drop us through the watch (etcd), load balancers through /_imgcache/readyz (either membership).
       log.info("deregistered; serving {}ms more while peers and load balancers notice",
           config.shutdown().deregisterWait().toMillis());
       Thread.sleep(config.shutdown().deregisterWait().toMillis());

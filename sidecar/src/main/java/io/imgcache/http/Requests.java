@@ -76,7 +76,15 @@ final class Requests {
     if (host != null) {
       add(out, "X-Forwarded-Host", host);
     }
-    return new Request(key, out, cacheControl(in), in.contains(Headers.AUTHORIZATION));
+    HeaderValues authorization = in.get(Headers.AUTHORIZATION);
+    if (authorization != null) {
+      // Such a request is loaded for its client alone (RFC 9111 §3.5), never coalesced or shared:
+      // its origin request carries the credentials.
+      for (String value : authorization) {
+        add(out, "Authorization", value);
+      }
+    }
+    return new Request(key, out, cacheControl(in), authorization != null);
   }
 
   /** A peer's request for {@code key}: the asking node's forwarded headers, minus the protocol's own. */

@@ -10,7 +10,7 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 /**
  * Renders this node's own metrics ({@code imgcache_*}) as JSON: one member per metric, holding a
  * list of {@code {"labels": {...}, "value": n}} (histograms give {@code count} and {@code sum}).
- * The same numbers as {@code /metrics}, for people and scripts without a Prometheus parser.
+ * The same numbers as {@code /_imgcache/metrics}, for people and scripts without a Prometheus parser.
  */
 public final class StatsJson {
   private StatsJson() {}

@@ -28,7 +28,7 @@ class FrontHandlerCoalescingTest extends OneNodeTest {
   @Test
   void twoHundredConcurrentRequestsForOneUncachedKeyCauseOneOriginRequest() throws Exception {
     byte[] body = OneNode.randomBytes(200, 64 * 1024 + 7);
-    origin.stubFor(get(urlEqualTo("/v2/image/jpeg/200?w=640&h=480")).willReturn(aResponse()
+    origin.stubFor(get(urlEqualTo("/v2/image/jpeg/200?h=480&w=640")).willReturn(aResponse()
         .withStatus(200)
         .withHeader("Content-Type", "image/jpeg")
         .withHeader("ETag", "\"c200\"")
@@ -101,7 +101,7 @@ class FrontHandlerCoalescingTest extends OneNodeTest {
 
   /** How many requests joined a load already in flight, from the node's own metrics. */
   private static double coalescedWaits(OneNode one) {
-    for (String line : one.text("/metrics").split("\n")) {
+    for (String line : one.text("/_imgcache/metrics").split("\n")) {
       if (line.startsWith("imgcache_coalesced_waits_total ")) {
         return Double.parseDouble(line.substring("imgcache_coalesced_waits_total ".length()).trim());
       }

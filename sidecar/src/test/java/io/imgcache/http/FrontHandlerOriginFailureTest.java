@@ -46,17 +46,21 @@ class FrontHandlerOriginFailureTest extends OneNodeTest {
   }
 
   @Test
-  void origin500Gives502AndIsNotCached() {
+  void origin500IsPassedOnAsSentAndIsNotCached() {
     origin.stubFor(get(urlEqualTo("/broken.png")).willReturn(aResponse()
-        .withStatus(500).withHeader("Content-Type", "text/html").withBody("<h1>stack trace here</h1>")));
+        .withStatus(500).withHeader("Content-Type", "text/html").withHeader("Retry-After", "30")
+        .withBody("<h1>busy</h1>")));
     byte[] good = stubGood();
     one = OneNode.start(origin, Map.of());
 
-    HttpResponse<byte[]> first = one.get("/broken.png");
-    assertFailure(first, 502);
-    assertFalse(new String(first.body(), StandardCharsets.UTF_8).contains("stack trace"),
-        "the origin's error page is not passed on");
-    assertFailure(one.get("/broken.png"), 502);
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<byte[]> response = one.get("/broken.png");
+      assertEquals(500, response.statusCode(), "the origin's status, not a 502");
+      assertEquals("<h1>busy</h1>", new String(response.body(), StandardCharsets.UTF_8));
+      assertEquals("text/html", response.headers().firstValue("Content-Type").orElse(null));
+      assertEquals("30", response.headers().firstValue("Retry-After").orElse(null));
+      assertEquals("MISS", response.headers().firstValue("X-Cache").orElse(null));
+    }
 
     assertEquals(2, one.originRequestCount(), "the second request tried the origin again");
     assertGoodKeyServed(good);
@@ -69,12 +73,12 @@ class FrontHandlerOriginFailureTest extends OneNodeTest {
     byte[] good = stubGood();
     one = OneNode.start(origin, Map.of("imgcache.origin.timeout", "300ms"));
 
-    long start = System.nanoTime();
     HttpResponse<byte[]> response = one.get("/slow.png");
-    long millis = (System.nanoTime() - start) / 1_000_000;
 
+    // The reason says which clock ran out (no elapsed-time assertion: a busy CI machine breaks those).
     assertFailure(response, 504);
-    assertTrue(millis < 1900, "answered at the origin timeout, not after the origin's delay: " + millis + "ms");
+    assertTrue(new String(response.body(), StandardCharsets.UTF_8).contains("origin timed out"),
+        () -> new String(response.body(), StandardCharsets.UTF_8));
     assertGoodKeyServed(good);
   }
 
@@ -86,7 +90,7 @@ class FrontHandlerOriginFailureTest extends OneNodeTest {
     assertFailure(one.get("/anything.png"), 502);
     assertFailure(one.get("/anything.png"), 502);
 
-    HttpResponse<byte[]> health = one.get("/healthz");
+    HttpResponse<byte[]> health = one.get("/_imgcache/healthz");
     assertEquals(200, health.statusCode());
     assertEquals(0, one.originRequestCount(), "the WireMock origin was not the one configured");
   }

@@ -310,8 +310,8 @@ class HostileInputIT {
         // -- Host: RFC 9112 §3.2
         row("two Host headers", "9112 §3.2: MUST 400 on more than one Host",
             goodGet("Host: other\r\n"), Expect.exactly(400)),
-        row("two Host headers on /healthz", "9112 §3.2: MUST 400, whatever the path",
-            "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Expect.exactly(400)),
+        row("two Host headers on /_imgcache/healthz", "9112 §3.2: MUST 400, whatever the path",
+            "GET /_imgcache/healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", Expect.exactly(400)),
         row("two Host headers on the peer path", "9112 §3.2: MUST 400, whatever the path",
             "GET " + goodPeer + " HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + bearerPeer + "\r\n", Expect.exactly(400)),
         row("HTTP/1.1 without Host", "9112 §3.2: MUST 400 on an HTTP/1.1 request without Host",
@@ -691,7 +691,7 @@ class HostileInputIT {
         "heap grew by " + ((used - baselineHeap) >> 20) + " MiB over the baseline");
 
     RawClient.Answer scrape = RawClient.exchange(node.port(),
-        ascii("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), READ_TIMEOUT);
+        ascii("GET /_imgcache/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"), READ_TIMEOUT);
     assertEquals(200, scrape.status(), scrape::summary);
     String metrics = new String(scrape.body(), StandardCharsets.UTF_8);
     double node5xx = metrics.lines()

@@ -102,8 +102,8 @@ class EtcdMembershipTest {
     assertEquals(leases, Set.copyOf(nodes.leases()), "etcd holds exactly the nodes' leases");
 
     for (Node n : three) {
-      HttpResponse<byte[]> readyz = nodes.get(n, "/readyz");
-      assertEquals(200, readyz.statusCode(), url(n) + "/readyz");
+      HttpResponse<byte[]> readyz = nodes.get(n, "/_imgcache/readyz");
+      assertEquals(200, readyz.statusCode(), url(n) + "/_imgcache/readyz");
       assertEquals(1.0, metric(n, "imgcache_etcd_up"), url(n));
       assertEquals(1.0, metric(n, "imgcache_etcd_lease_grants_total"), url(n));
     }

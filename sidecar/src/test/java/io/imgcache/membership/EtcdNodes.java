@@ -247,7 +247,7 @@ final class EtcdNodes implements AutoCloseable {
   }
 
   /**
-   * The value of one series in {@code node}'s metrics (the text {@code /metrics} serves): {@code
+   * The value of one series in {@code node}'s metrics (the text {@code /_imgcache/metrics} serves): {@code
    * name} with every label in {@code labels} (alternating name, value); 0 when there is none yet.
    */
   static double metric(Node node, String name, String... labels) {

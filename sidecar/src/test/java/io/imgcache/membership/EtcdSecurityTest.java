@@ -77,14 +77,14 @@ class EtcdSecurityTest {
         assertFalse(anonymous.ready(), "a node etcd refuses must not become ready");
         EtcdNodes.pause(50); // watching for a state that must not come, for a fixed time
       }
-      assertEquals(503, nodes.get(anonymous, "/readyz").statusCode());
+      assertEquals(503, nodes.get(anonymous, "/_imgcache/readyz").statusCode());
       assertEquals(0.0, EtcdNodes.metric(anonymous, "imgcache_etcd_up"));
       assertFalse(nodes.registrations().containsKey(key(anonymous)));
       assertEquals(Set.of(url(anonymous)), ring(anonymous), "it knows no members but itself");
       assertFalse(ring(a).contains(url(anonymous)));
 
       // Still serving, alone: liveness and exact bytes.
-      assertEquals(200, nodes.get(anonymous, "/healthz").statusCode());
+      assertEquals(200, nodes.get(anonymous, "/_imgcache/healthz").statusCode());
       String target = "/v2/image/png/auth?w=30&h=30";
       byte[] expected = nodes.body(originUrl() + target);
       HttpResponse<byte[]> response = nodes.get(anonymous, target);

@@ -51,7 +51,7 @@ final class LocalCluster implements AutoCloseable {
   static final String GROUP = "imgcache2";
 
   final WireMockServer origin;
-  private final String originUrl;
+  final String originUrl;
   private final List<Node> nodes = new ArrayList<>(); // every node started, closed by close()
   private final ExecutorService clientThreads;
   final HttpClient http;
@@ -292,13 +292,13 @@ final class LocalCluster implements AutoCloseable {
   }
 
   /**
-   * The value of one series in {@code node}'s {@code /metrics}: {@code name} with every label in
+   * The value of one series in {@code node}'s {@code /_imgcache/metrics}: {@code name} with every label in
    * {@code labels} (alternating name, value); 0 when there is no such series yet.
    */
   double metric(Node node, String name, String... labels) {
     double found = 0;
     boolean seen = false;
-    for (String line : text(node, "/metrics").split("\n")) {
+    for (String line : text(node, "/_imgcache/metrics").split("\n")) {
       if (line.startsWith("#") || !(line.startsWith(name + "{") || line.startsWith(name + " "))) {
         continue;
       }

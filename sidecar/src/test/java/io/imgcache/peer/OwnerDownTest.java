@@ -95,8 +95,8 @@ class OwnerDownTest {
     }
 
     Node back = cluster.startNode(ownerPort, members, Map.of());
-    LocalCluster.await("the restarted owner answers /healthz", Duration.ofSeconds(10),
-        () -> cluster.get(back, "/healthz").statusCode() == 200);
+    LocalCluster.await("the restarted owner answers /_imgcache/healthz", Duration.ofSeconds(10),
+        () -> cluster.get(back, "/_imgcache/healthz").statusCode() == 200);
     int originBefore = cluster.originRequests();
     for (int i = 0; i < down.size(); i++) {
       String target = down.get(i);

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  * <p>This fixture is one such node: {@code java -jar imgcache.jar run} on a loopback port that was
  * free a moment before, with etcd membership, short health and shutdown timings, and stdout and
  * stderr going to a log file whose tail {@link #logTail} gives for failure messages. {@link #start}
- * blocks until {@code /readyz} answers 200 (at most {@value #READY_TIMEOUT_SECONDS} s), retrying on
+ * blocks until {@code /_imgcache/readyz} answers 200 (at most {@value #READY_TIMEOUT_SECONDS} s), retrying on
  * a fresh port if the port was taken meanwhile.
  *
  * <p>The jar comes from the system property {@value #JAR_PROPERTY}, which maven-failsafe sets after
@@ -99,7 +99,7 @@ final class NodeProcess implements AutoCloseable {
 
   /**
    * Starts node {@code name} registering in etcd at {@code etcdEndpoints}, loading from {@code
-   * originUrl}, logging to a file in {@code logDir}, and blocks until its {@code /readyz} answers 200.
+   * originUrl}, logging to a file in {@code logDir}, and blocks until its {@code /_imgcache/readyz} answers 200.
    * {@code http} is used for readiness and the admin calls; the caller owns it.
    *
    * @throws IllegalStateException with the log tail if the node exits or is not ready in time
@@ -155,13 +155,13 @@ final class NodeProcess implements AutoCloseable {
   }
 
   private static long awaitReady(String name, int port, Process process, Path log, HttpClient http) {
-    URI readyz = URI.create("http://127.0.0.1:" + port + "/readyz");
+    URI readyz = URI.create("http://127.0.0.1:" + port + "/_imgcache/readyz");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_TIMEOUT_SECONDS);
     String last = "no answer yet";
     while (true) {
       if (!process.isAlive()) {
         throw new IllegalStateException("node " + name + " on port " + port + " exited with code "
-            + process.exitValue() + " before /readyz answered 200\n" + tailSection(name, log));
+            + process.exitValue() + " before /_imgcache/readyz answered 200\n" + tailSection(name, log));
       }
       try {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(readyz).timeout(ADMIN_TIMEOUT).build(),
@@ -178,7 +178,7 @@ final class NodeProcess implements AutoCloseable {
       }
       if (System.nanoTime() - deadline > 0) {
         throw new IllegalStateException("node " + name + " on port " + port + " not ready within "
-            + READY_TIMEOUT_SECONDS + " s; last /readyz: " + last + "\n" + tailSection(name, log));
+            + READY_TIMEOUT_SECONDS + " s; last /_imgcache/readyz: " + last + "\n" + tailSection(name, log));
       }
       pause(POLL_MILLIS);
     }
@@ -214,7 +214,7 @@ final class NodeProcess implements AutoCloseable {
     return process.pid();
   }
 
-  /** {@link System#nanoTime} when {@code /readyz} first answered 200 (polled every 10 ms). */
+  /** {@link System#nanoTime} when {@code /_imgcache/readyz} first answered 200 (polled every 10 ms). */
   long readyAtNanos() {
     return readyAtNanos;
   }

@@ -161,7 +161,7 @@ class NodeProcessIT {
 
     Map<String, FirstSeen> joined = firstTrue(ringChecks(others, ring -> Boolean.TRUE.equals(ring.get(d.url()))),
         d.readyAtNanos());
-    assertWithin("d joins every ring, after its /readyz", joined, WATCH_BOUND_MS, d, a, b, c);
+    assertWithin("d joins every ring, after its /_imgcache/readyz", joined, WATCH_BOUND_MS, d, a, b, c);
 
     // Keys nobody has asked for, through d: once the origin has received them all, each is in
     // flight at d for the origin's delay and an 800 × 600 render at least.
