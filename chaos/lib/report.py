@@ -383,6 +383,9 @@ def s5(res):
     res.common()
     res.check("client errors for already-cached keys = 0", cached_err if ld else "missing", 0,
               ld is not None and cached_err == 0)
+    # Every imgfit computes every image: the host whose origin is down loads through a peer's.
+    res.check("client errors = 0 (loads go through a healthy peer's origin)",
+              cached_err + cold_err if ld else "missing", 0, ld is not None and cached_err + cold_err == 0)
     res.dup_note()
 
 

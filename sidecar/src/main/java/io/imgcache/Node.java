@@ -135,7 +135,7 @@ public final class Node implements AutoCloseable {
         peersConfig.connectTimeout()));
     resources.push(peerPool);
     metrics.registerPool("peer", () -> poolFigures(peerPool));
-    RingPeers peers = new RingPeers(cluster, new PeerClients(config.group(), peerPool, peersConfig.token(),
+    RingPeers peers = new RingPeers(cluster, new PeerClients(self, config.group(), peerPool, peersConfig.token(),
         peersConfig.timeout(), peersConfig.connectTimeout(), cacheConfig.maxObjectSize(), policy, metrics),
         config.ring().warmupWindow(), System::nanoTime);
 
@@ -167,6 +167,11 @@ public final class Node implements AutoCloseable {
       @Override
       public void fallback() {
         metrics.fallback();
+      }
+
+      @Override
+      public void originFailover() {
+        metrics.originFailover();
       }
     });
     cluster.addListener(snapshot -> {

@@ -82,6 +82,9 @@ public final class Group {
 
     /** A key owned elsewhere was loaded from this node's origin because its owner failed. */
     default void fallback() {}
+
+    /** This node's origin gave no usable answer and another member's origin was asked instead. */
+    default void originFailover() {}
   }
 
   public String name() {
@@ -223,10 +226,10 @@ public final class Group {
       }
       PeerPicker.Peer previous = peers.previousOwnerOf(key);
       CompletableFuture<CachedResponse> loaded = previous == null
-          ? origin.load(request)
+          ? loadFromOrigin(request)
           // The ring changed lately: the previous owner likely holds the key. Take its copy
           // rather than resize again; if it has none (or is slow), load as usual.
-          : previous.fetchCached(request).exceptionallyCompose(ignored -> origin.load(request));
+          : previous.fetchCached(request).exceptionallyCompose(ignored -> loadFromOrigin(request));
       return loaded.thenApply(response -> new Result(Source.MISS, response, store(request, response, true)));
     }), request, retried, false);
   }
@@ -245,7 +248,7 @@ public final class Group {
           }
           events.fallback();
           // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
-          return origin.load(request).thenApply(response -> new Result(Source.FALLBACK, response));
+          return loadFromOrigin(request).thenApply(response -> new Result(Source.FALLBACK, response));
         })), request, retried, true);
   }
 
@@ -287,7 +290,7 @@ public final class Group {
 
   /** A load for this request's client alone: never coalesced, never shared; stored only if RFC 9111 §3.5 allows. */
   private CompletableFuture<Result> loadPrivately(Request request) {
-    return origin.load(request).thenApply(response -> {
+    return loadFromOrigin(request).thenApply(response -> {
       String variant = null;
       if (response.storable() && (!request.authorization() || response.authorizedReuse())
           && !request.cacheControl().noStore()) {
@@ -356,6 +359,38 @@ public final class Group {
       });
     }
     return result.orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A peer's request to load for it ({@code X-Groupcache-Load-For}): straight from this node's
+   * origin, stored nowhere, never passed on — one hop, whatever happens.
+   */
+  public CompletableFuture<Result> loadFor(Request request) {
+    return origin.load(request).thenApply(response -> new Result(Source.MISS, response))
+        .orTimeout(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * A load from this node's origin that, when the origin gives no usable answer (refused, reset,
+   * timed out, or a 5xx failure), asks another member to load it from its own origin instead
+   * (DESIGN §1: every imgfit computes every image). The alternate's answer is authoritative; when
+   * it has none either, the local outcome stands.
+   */
+  private CompletableFuture<CachedResponse> loadFromOrigin(Request request) {
+    return origin.load(request).handle((response, failure) -> {
+      boolean failed = failure != null
+          ? Failures.cause(failure) instanceof OriginException e && e.status() != 503
+          : isFailure(response);
+      PeerPicker.Peer alternate = failed ? peers.alternateFor(request.key()) : null;
+      if (alternate == null) {
+        return failure != null ? CompletableFuture.<CachedResponse>failedFuture(Failures.cause(failure))
+            : CompletableFuture.completedFuture(response);
+      }
+      events.originFailover();
+      return alternate.loadFor(request).exceptionallyCompose(ignored -> failure != null
+          ? CompletableFuture.failedFuture(Failures.cause(failure))
+          : CompletableFuture.completedFuture(response));
+    }).thenCompose(f -> f);
   }
 
   /** An answer revalidation treats as the origin failing: a 5xx (501 is an answer like 404). */

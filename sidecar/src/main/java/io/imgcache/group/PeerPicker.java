@@ -24,6 +24,14 @@ public interface PeerPicker {
     return null;
   }
 
+  /**
+   * Another member whose origin can load {@code key} for this node when this node's own origin
+   * gave no usable answer (every imgfit computes every image); null when there is none.
+   */
+  default Peer alternateFor(String key) {
+    return null;
+  }
+
   /** Another node, reached through the peer protocol. */
   interface Peer {
     /** The peer's advertised URL, its identity. */
@@ -43,5 +51,12 @@ public interface PeerPicker {
      * completes exceptionally when it does not, or cannot answer quickly. For warm-up.
      */
     CompletableFuture<CachedResponse> fetchCached(Request request);
+
+    /**
+     * Asks the peer to load {@code request} from its own origin for this node, whose origin failed
+     * (DESIGN §7, {@code X-Groupcache-Load-For}): the peer stores nothing and never asks further.
+     * Completes like {@link #fetch}.
+     */
+    CompletableFuture<CachedResponse> loadFor(Request request);
   }
 }

@@ -3,7 +3,7 @@ package io.imgcache.http;
 import io.imgcache.group.Failures;
 import io.imgcache.group.Group;
 import io.imgcache.group.ObjectTooLargeException;
-import io.imgcache.origin.OriginException;
+import io.imgcache.group.OriginException;
 import io.imgcache.peer.PeerProtocol;
 import java.util.concurrent.TimeoutException;
 

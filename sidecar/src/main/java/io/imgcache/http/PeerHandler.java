@@ -102,7 +102,9 @@ public final class PeerHandler implements HttpHandler {
       return;
     }
     metrics.peerServed();
-    CompletableFuture<Result> answer = group.getAsOwner(request);
+    CompletableFuture<Result> answer = exchange.getRequestHeaders().contains(PeerProtocol.LOAD_FOR_HEADER)
+        ? group.loadFor(request)
+        : group.getAsOwner(request);
     if (answer.isDone() && !answer.isCompletedExceptionally()) {
       respond(exchange, answer.join()); // a main-cache hit: answered on the IO thread
       return;

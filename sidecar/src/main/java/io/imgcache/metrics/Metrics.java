@@ -84,6 +84,10 @@ public final class Metrics {
       .name("imgcache_fallbacks")
       .help("Keys loaded from this node's origin because their owner failed (never kept in the main cache)")
       .register(registry);
+  private final Counter originFailovers = Counter.builder()
+      .name("imgcache_origin_failovers")
+      .help("Loads this node's origin gave no usable answer to, asked of another member's origin instead")
+      .register(registry);
 
   private final Counter healthTransitions = Counter.builder()
       .name("imgcache_peer_health_transitions")
@@ -167,6 +171,10 @@ public final class Metrics {
 
   public void fallback() {
     fallbacks.inc();
+  }
+
+  public void originFailover() {
+    originFailovers.inc();
   }
 
   public void healthTransition(String peer, boolean healthy) {

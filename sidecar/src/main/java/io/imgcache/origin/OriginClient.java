@@ -4,6 +4,7 @@ import io.imgcache.cache.CachePolicy;
 import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.Failures;
 import io.imgcache.group.ObjectTooLargeException;
+import io.imgcache.group.OriginException;
 import io.imgcache.group.OriginLoader;
 import io.imgcache.group.Request;
 import io.imgcache.httpclient.HttpClientException;

@@ -28,13 +28,14 @@ final class PeerClient implements PeerPicker.Peer {
   private final PooledHttpClient client;
   private final List<String> headers;
   private final List<String> cachedOnlyHeaders;
+  private final List<String> loadForHeaders;
   private final Duration timeout;
   private final Duration warmupTimeout;
   private final long maxBody;
   private final CachePolicy policy;
   private final Metrics metrics;
 
-  PeerClient(String url, String group, PooledHttpClient client, String token, Duration timeout,
+  PeerClient(String url, String self, String group, PooledHttpClient client, String token, Duration timeout,
       Duration warmupTimeout, long maxBody, CachePolicy policy, Metrics metrics) {
     this.policy = policy;
     this.url = url;
@@ -45,6 +46,9 @@ final class PeerClient implements PeerPicker.Peer {
     List<String> cachedOnly = new ArrayList<>(headers);
     cachedOnly.addAll(List.of(PeerProtocol.CACHED_ONLY_HEADER.toString(), "1"));
     this.cachedOnlyHeaders = List.copyOf(cachedOnly);
+    List<String> loadFor = new ArrayList<>(headers);
+    loadFor.addAll(List.of(PeerProtocol.LOAD_FOR_HEADER.toString(), self));
+    this.loadForHeaders = List.copyOf(loadFor);
     this.timeout = timeout;
     this.warmupTimeout = warmupTimeout;
     this.maxBody = maxBody;
@@ -77,6 +81,11 @@ final class PeerClient implements PeerPicker.Peer {
   @Override
   public CompletableFuture<CachedResponse> fetchCached(Request request) {
     return fetch(request, cachedOnlyHeaders, warmupTimeout);
+  }
+
+  @Override
+  public CompletableFuture<CachedResponse> loadFor(Request request) {
+    return fetch(request, loadForHeaders, timeout);
   }
 
   /** Sends the client's forwarded headers, then the protocol's own (token, cached-only). */

@@ -9,6 +9,7 @@ import java.util.function.Function;
 
 /** Makes {@link PeerClient}s that share one pool, token and timeout. */
 public final class PeerClients implements Function<String, PeerPicker.Peer> {
+  private final String self;
   private final String group;
   private final PooledHttpClient pool;
   private final String token;
@@ -19,9 +20,10 @@ public final class PeerClients implements Function<String, PeerPicker.Peer> {
   private final Metrics metrics;
 
   /** {@code warmupTimeout} bounds the cached-only asks of warm-up; keep it short. */
-  public PeerClients(String group, PooledHttpClient pool, String token, Duration timeout, Duration warmupTimeout,
+  public PeerClients(String self, String group, PooledHttpClient pool, String token, Duration timeout, Duration warmupTimeout,
       long maxBody, CachePolicy policy, Metrics metrics) {
     this.policy = policy;
+    this.self = self;
     this.group = group;
     this.pool = pool;
     this.token = token;
@@ -33,6 +35,6 @@ public final class PeerClients implements Function<String, PeerPicker.Peer> {
 
   @Override
   public PeerPicker.Peer apply(String url) {
-    return new PeerClient(url, group, pool, token, timeout, warmupTimeout, maxBody, policy, metrics);
+    return new PeerClient(url, self, group, pool, token, timeout, warmupTimeout, maxBody, policy, metrics);
   }
 }

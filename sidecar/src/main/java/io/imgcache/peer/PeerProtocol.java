@@ -27,6 +27,12 @@ public final class PeerProtocol {
   public static final HttpString CACHED_ONLY_HEADER = HttpString.tryFromString("X-Groupcache-Cached-Only");
 
   /**
+   * {@code X-Groupcache-Load-For: <asking node's URL>}: the asking node owns the key but its origin
+   * failed; load it from this node's origin for it, store nothing here, ask nobody else.
+   */
+  public static final HttpString LOAD_FOR_HEADER = HttpString.tryFromString("X-Groupcache-Load-For");
+
+  /**
    * On every authoritative answer (the origin's response, any status): the response's current age
    * at the owner, in milliseconds. An answer without it — an error, or a draining server's bare
    * 503 — is not the origin's, and the asking node falls back.

@@ -74,7 +74,24 @@ public final class RingPeers implements PeerPicker {
     if (!previous.members().equals(Set.of(cluster.self()))) {
       return previous;
     }
-    Ring ring = snapshot.ring();
+    return withoutSelf(snapshot.ring());
+  }
+
+  /**
+   * The member that owns {@code key} when this node is left out: its successor on the ring, whose
+   * origin loads the key when this node's own origin fails.
+   */
+  @Override
+  public Peer alternateFor(String key) {
+    Ring ring = cluster.snapshot().ring();
+    if (ring.size() < 2) {
+      return null;
+    }
+    return peer(withoutSelf(ring).owner(key));
+  }
+
+  /** The ring over {@code ring}'s members except this node, built once per ring. */
+  private Ring withoutSelf(Ring ring) {
     Others cached = others.get();
     if (cached == null || cached.of() != ring) {
       // Built once per ring change (milliseconds for ten members), by whichever caller comes first.

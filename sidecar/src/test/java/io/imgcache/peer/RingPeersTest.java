@@ -34,6 +34,11 @@ class RingPeersTest {
     public CompletableFuture<CachedResponse> fetchCached(io.imgcache.group.Request request) {
       throw new UnsupportedOperationException();
     }
+
+    @Override
+    public CompletableFuture<CachedResponse> loadFor(io.imgcache.group.Request request) {
+      throw new UnsupportedOperationException();
+    }
   }
 
   private RingPeers peers(Cluster cluster) {

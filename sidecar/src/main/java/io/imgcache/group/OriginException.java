@@ -1,4 +1,4 @@
-package io.imgcache.origin;
+package io.imgcache.group;
 
 /**
  * The origin failed to give a usable answer. {@link #status()} is what the client gets: 502 (the
