@@ -117,7 +117,7 @@ class HostileInputIT {
     // Anything else the node sends the origin is answered and marked, so an answer can be told apart.
     origin.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(200)
         .withHeader("X-Origin", "wiremock").withBody("origin answered")));
-    origin.stubFor(get(urlEqualTo(GOOD)).willReturn(aResponse().withStatus(200)
+    origin.stubFor(get(urlEqualTo(GOOD_KEY)).willReturn(aResponse().withStatus(200)
         .withHeader("Content-Type", "image/png").withHeader("ETag", "\"good\"").withBody(goodBody)));
     origin.stubFor(get(urlPathMatching("/v2/image/probe/.*")).willReturn(aResponse().withStatus(200)
         .withHeader("Content-Type", "image/png").withBody(probeBody())));

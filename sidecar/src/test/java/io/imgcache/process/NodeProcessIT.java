@@ -147,7 +147,13 @@ class NodeProcessIT {
     for (NodeProcess node : List.of(a, b, c)) {
       want.put(node.etcdKey(), node.url());
     }
+    // A node is ready once it has listed the members; its own put may land a moment later.
+    long deadline = System.nanoTime() + POLL_TIMEOUT.toNanos();
     Map<String, String> registered = etcdMembers();
+    while (!registered.equals(want) && System.nanoTime() - deadline < 0) {
+      sleep(50);
+      registered = etcdMembers();
+    }
     say("etcd %s: %s", NodeProcess.ETCD_PREFIX, registered);
     assertEquals(want, registered, "etcdctl get --prefix " + NodeProcess.ETCD_PREFIX);
   }
