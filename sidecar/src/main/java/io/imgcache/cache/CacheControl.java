@@ -58,6 +58,36 @@ public record CacheControl(
     return b.build();
   }
 
+  /**
+   * A targeted field ({@code CDN-Cache-Control}, RFC 9213): a Structured Fields dictionary with
+   * the directives of Cache-Control. Null when any value is not a valid member — then the field is
+   * ignored as a whole (RFC 9213 §2.1) and Cache-Control applies.
+   */
+  public static CacheControl parseTargeted(List<String> values) {
+    if (values == null || values.isEmpty()) {
+      return null;
+    }
+    for (String value : values) {
+      for (String member : value.split(",", -1)) {
+        if (!TARGETED_MEMBER.matcher(member.strip()).matches()) {
+          return null;
+        }
+        String m = member.strip();
+        int eq = m.indexOf('=');
+        String name = eq < 0 ? m : m.substring(0, eq);
+        boolean numeric = name.equals("max-age") || name.equals("s-maxage") || name.startsWith("stale-");
+        if (numeric && (eq < 0 || !m.substring(eq + 1).matches("\\d{1,15}"))) {
+          return null; // an integer directive of another type: not a valid field
+        }
+      }
+    }
+    return parse(values);
+  }
+
+  /** sf-dictionary member: key [ "=" ( sf-integer / sf-token / sf-string ) ], parameters not used. */
+  private static final java.util.regex.Pattern TARGETED_MEMBER = java.util.regex.Pattern.compile(
+      "[a-z*][a-z0-9_.*-]*(=(-?\\d{1,15}|[A-Za-z*][A-Za-z0-9!#$%&'*+.^_`|~:/-]*|\"([^\"\\\\]|\\\\.)*\"))?");
+
   private static void parseInto(String value, Builder b) {
     int i = 0;
     int n = value.length();

@@ -2,11 +2,9 @@ package io.imgcache.cache;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import io.undertow.util.DateUtils;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -126,9 +124,11 @@ public final class CachePolicy {
     checkArgument(status >= 100 && status <= 599, "status %s out of range", status);
     checkArgument(headers.size() % 2 == 0, "headers must alternate name and value, got %s items", headers.size());
     List<String> cacheControl = new ArrayList<>(2);
+    List<String> cdnCacheControl = null;
     String date = null;
     String expires = null;
     String age = null;
+    int expiresLines = 0;
     boolean setCookie = false;
     boolean varyStar = false;
     Set<String> vary = new LinkedHashSet<>();
@@ -144,8 +144,16 @@ public final class CachePolicy {
           continue; // every answer from storage carries its own Age
         }
         case "cache-control" -> cacheControl.add(value);
+        case "cdn-cache-control" -> {
+          cdnCacheControl = cdnCacheControl == null ? new ArrayList<>(1) : cdnCacheControl;
+          cdnCacheControl.add(value);
+        }
         case "date" -> date = date == null ? value : date;
-        case "expires" -> expires = expires == null ? value : expires;
+        case "expires" -> {
+          // Several Expires lines cannot all be right: read as invalid, i.e. stale (RFC 9111 §5.3).
+          expiresLines++;
+          expires = expires == null ? value : expires;
+        }
         case "set-cookie", "set-cookie2" -> setCookie = true;
         case "vary" -> {
           for (String field : value.split(",")) {
@@ -167,7 +175,12 @@ public final class CachePolicy {
       names = java.util.Arrays.copyOf(names, kept);
       values = java.util.Arrays.copyOf(values, kept);
     }
-    CacheControl cc = CacheControl.parse(cacheControl);
+    // RFC 9213: a valid CDN-Cache-Control is this cache's Cache-Control, and Expires does not apply.
+    CacheControl targeted = CacheControl.parseTargeted(cdnCacheControl);
+    CacheControl cc = targeted != null ? targeted : CacheControl.parse(cacheControl);
+    if (targeted != null) {
+      expires = null;
+    }
 
     // RFC 9111 §4.2.3
     long dateValue = httpDate(date, responseTime);
@@ -188,7 +201,7 @@ public final class CachePolicy {
       } else if (cc.maxAge() >= 0) {
         lifetime = cc.maxAge() * 1000;
       } else if (expires != null) {
-        long expiresAt = httpDate(expires, Long.MIN_VALUE);
+        long expiresAt = expiresLines > 1 ? Long.MIN_VALUE : httpDate(expires, Long.MIN_VALUE);
         // An invalid Expires (e.g. "0") means already expired (RFC 9111 §5.3).
         lifetime = expiresAt == Long.MIN_VALUE ? 0 : Math.max(0, expiresAt - dateValue);
       } else if (!implicitFreshness) {
@@ -221,7 +234,7 @@ public final class CachePolicy {
     }
     boolean authorizedReuse = cc.isPublic() || cc.sMaxAge() >= 0 || cc.mustRevalidate();
     return new CachedResponse(status, names, values, body, vary.toArray(String[]::new),
-        new CachedResponse.Timing(responseTime, initialAge, lifetime, swr, sie),
+        new CachedResponse.Timing(responseTime, initialAge, lifetime, swr, sie, upstream != null || ageValue > 0),
         new CachedResponse.Verdict(storable, shareable, noStale && swr == 0 && sie == 0, authorizedReuse));
   }
 
@@ -239,13 +252,9 @@ public final class CachePolicy {
     return false;
   }
 
-  /** An HTTP-date (IMF-fixdate, RFC 850 or asctime) in epoch milliseconds, or {@code otherwise}. */
+  /** An HTTP-date (RFC 9110 §5.6.7) in epoch milliseconds, or {@code otherwise}. */
   private static long httpDate(String value, long otherwise) {
-    if (value == null) {
-      return otherwise;
-    }
-    Date parsed = DateUtils.parseDate(value.trim());
-    return parsed == null ? otherwise : parsed.getTime();
+    return value == null ? otherwise : HttpDates.parse(value.trim(), otherwise);
   }
 
   /** Builds a {@link CachePolicy}; every setting is validated when set. */

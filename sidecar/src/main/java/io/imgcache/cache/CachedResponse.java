@@ -38,7 +38,8 @@ public final class CachedResponse {
   private final Verdict verdict;
 
   /** When the response arrived and how old it was then (RFC 9111 §4.2.3), all in milliseconds. */
-  record Timing(long responseTime, long initialAge, long lifetime, long staleWhileRevalidate, long staleIfError) {}
+  record Timing(long responseTime, long initialAge, long lifetime, long staleWhileRevalidate, long staleIfError,
+      boolean upstreamAge) {}
 
   /**
    * What the policy decided. {@code storable}: a shared cache may keep it. {@code shareable}: it may
@@ -186,6 +187,14 @@ public final class CachedResponse {
   /** The {@code Age} header value at {@code now}: whole seconds. */
   public long ageSeconds(long now) {
     return ageMillis(now) / 1000;
+  }
+
+  /**
+   * Whether the response arrived with an age of its own (an upstream cache's {@code Age}, or an
+   * owner's): then even a fresh load carries {@code Age} on to the client (RFC 9111 §5.1).
+   */
+  public boolean arrivedAged() {
+    return timing.upstreamAge();
   }
 
   /** The freshness lifetime in milliseconds; {@link #FOREVER} for none. */

@@ -24,6 +24,7 @@ import io.undertow.util.Protocols;
 import io.undertow.util.SameThreadExecutor;
 import io.undertow.util.StatusCodes;
 import java.time.Duration;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,7 @@ final class FrontHandler implements HttpHandler {
   private final boolean passCookies;
   private final CachePolicy clock;
   private final HttpHandler passThrough;
+  private final Consumer<String> invalidate; // removes a key everywhere; must not block
   private final Metrics metrics;
   /**
    * Keys whose body turned out larger than cache.max-object-size: later requests stream them
@@ -58,7 +60,8 @@ final class FrontHandler implements HttpHandler {
    *     otherwise Cookie is stripped from shared loads
    */
   FrontHandler(Group group, KeyPolicy keys, boolean passCookies, CachePolicy clock, HttpHandler passThrough,
-      Metrics metrics) {
+      Consumer<String> invalidate, Metrics metrics) {
+    this.invalidate = invalidate;
     this.group = group;
     this.keys = keys;
     this.requests = new Requests(!passCookies);
@@ -85,6 +88,7 @@ final class FrontHandler implements HttpHandler {
     }
     boolean head = method.equals(Methods.HEAD);
     if (!head && !method.equals(Methods.GET)) {
+      invalidateAfterSuccess(exchange);
       passThrough(exchange, start);
       return;
     }
@@ -115,6 +119,25 @@ final class FrontHandler implements HttpHandler {
             fail(exchange, key, failure, start);
           }
         }, exchange.getIoThread()));
+  }
+
+  /**
+   * RFC 9111 §4.4: a non-error response to an unsafe method invalidates the stored responses for
+   * its target — on every node, as a purge does.
+   */
+  private void invalidateAfterSuccess(HttpServerExchange exchange) {
+    String key;
+    try {
+      key = keys.keyFor(exchange.getRequestURI(), exchange.getQueryString());
+    } catch (InvalidKeyException e) {
+      return; // nothing can be stored under it
+    }
+    exchange.addExchangeCompleteListener((ex, next) -> {
+      if (ex.getStatusCode() < 400) {
+        invalidate.accept(key);
+      }
+      next.proceed();
+    });
   }
 
   private void respond(HttpServerExchange exchange, Result result, boolean head, long start) {

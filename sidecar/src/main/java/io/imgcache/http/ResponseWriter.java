@@ -101,8 +101,9 @@ final class ResponseWriter {
   private static void decorate(HeaderMap out, Result result, boolean stored, long now) {
     out.put(X_CACHE, result.source().header());
     out.add(Headers.VIA, VIA);
-    if (stored) {
-      // RFC 9111 §5.1: every answer from storage carries Age; one the origin just made carries none.
+    if (stored || result.response().arrivedAged()) {
+      // RFC 9111 §5.1: every answer from storage carries Age; one the origin just made carries
+      // none, unless it came with an age of its own (an upstream cache's), which goes on, grown.
       out.put(Headers.AGE, Long.toString(result.response().ageSeconds(now)));
     }
   }

@@ -178,6 +178,22 @@ class SharedCacheHttpTest extends OneNodeTest {
   }
 
   @Test
+  void rfc9111_4_4_aSuccessfulUnsafeRequestInvalidatesTheTarget() {
+    stubImage("/edited.png", "max-age=600");
+    origin.stubFor(com.github.tomakehurst.wiremock.client.WireMock.post(urlEqualTo("/edited.png"))
+        .willReturn(aResponse().withStatus(204)));
+    one = OneNode.start(origin, Map.of());
+    one.get("/edited.png");
+    assertEquals("HIT", header(one.get("/edited.png"), "X-Cache"));
+    HttpResponse<byte[]> post = one.send(one.request("/edited.png")
+        .POST(HttpRequest.BodyPublishers.ofString("new")).build());
+    assertEquals(204, post.statusCode());
+    OneNode.await("the purge after the POST", java.time.Duration.ofSeconds(10),
+        () -> one.node.group().peek(io.imgcache.group.Request.of("/edited.png")) == null);
+    assertEquals("MISS", header(one.get("/edited.png"), "X-Cache"), "loaded again after the POST");
+  }
+
+  @Test
   void rfc9111_3_aResponseWithSetCookieReachesOnlyTheClientItWasLoadedFor() throws Exception {
     origin.stubFor(get(urlEqualTo("/cookie.png")).willReturn(aResponse().withStatus(200)
         .withHeader("Content-Type", "image/png").withHeader("Cache-Control", "max-age=600")
