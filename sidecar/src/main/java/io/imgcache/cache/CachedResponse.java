@@ -244,7 +244,9 @@ public final class CachedResponse {
     if (request.maxAge() >= 0 && age > request.maxAge() * 1000) {
       return Reuse.REVALIDATE; // the client wants nothing older, stale or not
     }
-    if (fresh && request.minFresh() >= 0 && -staleness < request.minFresh() * 1000) {
+    // Freshness left is lifetime − age; none of a response without end is ever short (and its
+    // staleness, Long.MIN_VALUE, must not be negated).
+    if (fresh && request.minFresh() >= 0 && timing.lifetime() != FOREVER && -staleness < request.minFresh() * 1000) {
       return Reuse.REVALIDATE;
     }
     if (fresh) {
