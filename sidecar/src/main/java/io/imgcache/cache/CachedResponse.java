@@ -258,12 +258,16 @@ public final class CachedResponse {
     if (request.maxStale() >= 0 && (request.maxStale() == CacheControl.ANY || staleness <= request.maxStale() * 1000)) {
       return Reuse.FRESH;
     }
-    return staleness <= timing.staleWhileRevalidate() ? Reuse.STALE_WHILE_REVALIDATE : Reuse.REVALIDATE;
+    // A window of 0 is no window: a response just past its lifetime (staleness 0, e.g. every
+    // lifetime-0 entry in the millisecond it was stored) is not answered unrevalidated.
+    long swr = timing.staleWhileRevalidate();
+    return swr > 0 && staleness <= swr ? Reuse.STALE_WHILE_REVALIDATE : Reuse.REVALIDATE;
   }
 
   /** Whether a failed revalidation at {@code now} may be answered with this stale copy (RFC 5861 §4). */
   public boolean staleIfError(long now) {
-    return mayServeStale() && stalenessMillis(now) <= timing.staleIfError();
+    long staleness = stalenessMillis(now);
+    return mayServeStale() && (staleness < 0 || timing.staleIfError() > 0 && staleness <= timing.staleIfError());
   }
 
   /**
