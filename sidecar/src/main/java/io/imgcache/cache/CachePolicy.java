@@ -106,6 +106,15 @@ public final class CachePolicy {
         replaced.add(name);
       }
     }
+    if (!replaced.contains("date")) {
+      // A 304 without Date is dated when received (RFC 9110 §6.6.1). Keeping the stored Date
+      // would make the apparent age the time since the first load: stale again at once.
+      List<String> dated = new ArrayList<>(notModifiedHeaders);
+      dated.add("Date");
+      dated.add(DateUtils.toDateString(new Date(responseTime)));
+      notModifiedHeaders = dated;
+      replaced.add("date");
+    }
     List<String> merged = new ArrayList<>();
     for (int i = 0; i < stored.headerCount(); i++) {
       if (!replaced.contains(CachedResponse.lower(stored.headerName(i)))) {
