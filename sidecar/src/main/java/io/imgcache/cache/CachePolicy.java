@@ -26,7 +26,8 @@ import java.util.function.LongSupplier;
  *       validator and revalidated before each reuse. {@code no-cache}: 0. Clamped to {@code
  *       [min-ttl, max-ttl]} (max 0 = no bound) unless the origin said {@code no-cache}.
  *   <li>Stale windows: the response's {@code stale-while-revalidate} / {@code stale-if-error}, else
- *       the operator's defaults; none when it says must-revalidate, proxy-revalidate or s-maxage.
+ *       the operator's defaults; none when it says must-revalidate, proxy-revalidate or no-cache;
+ *       with s-maxage only the response's own windows.
  * </ul>
  */
 public final class CachePolicy {
@@ -102,6 +103,15 @@ public final class CachePolicy {
       if (!name.equals("content-length")) {
         replaced.add(name);
       }
+    }
+    if (!replaced.contains("date")) {
+      // A 304 without Date is dated when received (RFC 9110 §6.6.1). Keeping the stored Date
+      // would make the apparent age the time since the first load: stale again at once.
+      List<String> dated = new ArrayList<>(notModifiedHeaders);
+      dated.add("Date");
+      dated.add(DateUtils.toDateString(new Date(responseTime)));
+      notModifiedHeaders = dated;
+      replaced.add("date");
     }
     List<String> merged = new ArrayList<>();
     for (int i = 0; i < stored.headerCount(); i++) {
@@ -228,7 +238,9 @@ public final class CachePolicy {
     boolean noStale = cc.mustRevalidate() || cc.proxyRevalidate() || cc.sMaxAge() >= 0 || cc.noCache();
     long swr = cc.staleWhileRevalidate() >= 0 ? cc.staleWhileRevalidate() * 1000 : noStale ? 0 : staleWhileRevalidate;
     long sie = cc.staleIfError() >= 0 ? cc.staleIfError() * 1000 : noStale ? 0 : staleIfError;
-    if (cc.mustRevalidate() || cc.proxyRevalidate()) {
+    // no-cache: never reused without successful validation (RFC 9111 §5.2.2.4); with the origin's
+    // own stale-* beside it, the most restrictive directive wins (§4.2.1).
+    if (cc.mustRevalidate() || cc.proxyRevalidate() || cc.noCache()) {
       swr = 0;
       sie = 0;
     }

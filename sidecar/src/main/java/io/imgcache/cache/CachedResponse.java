@@ -253,7 +253,9 @@ public final class CachedResponse {
     if (request.maxAge() >= 0 && age > request.maxAge() * 1000) {
       return Reuse.REVALIDATE; // the client wants nothing older, stale or not
     }
-    if (fresh && request.minFresh() >= 0 && -staleness < request.minFresh() * 1000) {
+    // Freshness left is lifetime − age; none of a response without end is ever short (and its
+    // staleness, Long.MIN_VALUE, must not be negated).
+    if (fresh && request.minFresh() >= 0 && timing.lifetime() != FOREVER && -staleness < request.minFresh() * 1000) {
       return Reuse.REVALIDATE;
     }
     if (fresh) {
@@ -265,12 +267,16 @@ public final class CachedResponse {
     if (request.maxStale() >= 0 && (request.maxStale() == CacheControl.ANY || staleness <= request.maxStale() * 1000)) {
       return Reuse.FRESH;
     }
-    return staleness <= timing.staleWhileRevalidate() ? Reuse.STALE_WHILE_REVALIDATE : Reuse.REVALIDATE;
+    // A window of 0 is no window: a response just past its lifetime (staleness 0, e.g. every
+    // lifetime-0 entry in the millisecond it was stored) is not answered unrevalidated.
+    long swr = timing.staleWhileRevalidate();
+    return swr > 0 && staleness <= swr ? Reuse.STALE_WHILE_REVALIDATE : Reuse.REVALIDATE;
   }
 
   /** Whether a failed revalidation at {@code now} may be answered with this stale copy (RFC 5861 §4). */
   public boolean staleIfError(long now) {
-    return mayServeStale() && stalenessMillis(now) <= timing.staleIfError();
+    long staleness = stalenessMillis(now);
+    return mayServeStale() && (staleness < 0 || timing.staleIfError() > 0 && staleness <= timing.staleIfError());
   }
 
   /**

@@ -92,9 +92,15 @@ public final class Variants {
     }
     String key = variantKey(base, response.varyNames(), request);
     index.asMap().compute(base, (b, entry) -> {
-      Entry e = entry == null || !java.util.Arrays.equals(entry.names(), response.varyNames())
-          ? new Entry(response.varyNames(), ConcurrentHashMap.newKeySet())
-          : entry;
+      Entry e = entry;
+      if (entry == null || !java.util.Arrays.equals(entry.names(), response.varyNames())) {
+        e = new Entry(response.varyNames(), ConcurrentHashMap.newKeySet());
+        if (entry != null) {
+          // Variants stored under the old names stay in the caches: keep them known, so that
+          // forget (a purge) still finds them.
+          e.keys().addAll(entry.keys());
+        }
+      }
       e.keys().add(key);
       return e;
     });

@@ -149,7 +149,8 @@ public final class Group {
           return CompletableFuture.completedFuture(new Result(Source.STALE, stored, variant));
         }
         case REVALIDATE -> {
-          if (source == Source.HIT || asOwner) {
+          // only-if-cached: the client asked us not to contact the origin (RFC 9111 §5.2.1.7).
+          if ((source == Source.HIT || asOwner) && !request.cacheControl().onlyIfCached()) {
             return revalidate(request, variant, stored);
           }
           // A hot copy is revalidated by asking its owner, which revalidates its own.

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,20 +18,28 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+/** The stored response itself: headers as sent, the body, weight. Freshness rules: {@link CachePolicyTest}. */
 class CachedResponseTest {
   private static final byte[] BODY = "PNG bytes".getBytes(StandardCharsets.US_ASCII);
 
-  /** What the origin sends: the stored headers, mixed case, and ones that must be dropped. */
+  /** What the origin sends (end-to-end headers only: the origin client removed hop-by-hop ones). */
   private static final List<String> ORIGIN_HEADERS = List.of(
       "content-type", "image/png",
-      "Set-Cookie", "session=secret",
       "ETag", "\"v1\"",
       "Content-Length", "9",
+      "Age", "7",
       "Last-Modified", "Tue, 01 Jul 2025 00:00:00 GMT",
-      "Connection", "keep-alive",
       "Cache-Control", "public, max-age=3600",
       "EXPIRES", "Wed, 02 Jul 2025 00:00:00 GMT",
-      "X-Imgfit-Node", "a");
+      "X-Imgfit-Node", "a",
+      "X-Imgfit-Node", "b");
+
+  private final FakeClock clock = new FakeClock();
+  private final CachePolicy policy = CachePolicy.builder().clock(clock).build();
+
+  private CachedResponse of(int status, List<String> headers, byte[] body) {
+    return policy.response(status, headers, body);
+  }
 
   private static List<String> headerList(CachedResponse r) {
     List<String> out = new ArrayList<>();
@@ -41,104 +50,68 @@ class CachedResponseTest {
     return out;
   }
 
-  /** status | Cache-Control (NULL = none) | storable. */
-  @ParameterizedTest(name = "[{index}] {0} Cache-Control: {1} -> storable {2}")
-  @CsvSource(delimiter = '|', nullValues = "NULL", textBlock = """
-      200 | NULL                       | true
-      404 | NULL                       | true
-      410 | NULL                       | true
-      200 | public, max-age=3600       | true
-      200 | no-cache                   | true
-      404 | max-age=10                 | true
-      200 | no-store                   | false
-      200 | private                    | false
-      200 | private, max-age=60        | false
-      200 | max-age=0, No-Store        | false
-      200 | PRIVATE                    | false
-      404 | no-store                   | false
-      410 | private                    | false
-      201 | NULL                       | false
-      204 | NULL                       | false
-      206 | NULL                       | false
-      301 | NULL                       | false
-      302 | NULL                       | false
-      304 | NULL                       | false
-      400 | NULL                       | false
-      403 | NULL                       | false
-      500 | NULL                       | false
-      502 | NULL                       | false
-      503 | public, max-age=3600       | false
-      """)
-  void storableRules(int status, String cacheControl, boolean storable) {
-    List<String> headers = cacheControl == null
-        ? List.of("Content-Type", "image/png")
-        : List.of("Content-Type", "image/png", "Cache-Control", cacheControl);
-    CachedResponse r = CachedResponse.of(status, headers, BODY);
-    assertEquals(storable, r.storable());
-    assertEquals(status, r.status());
-  }
-
+  /**
+   * DESIGN §4: every end-to-end header is stored, custom ones and repeats included, in order and
+   * with names as given — only Age goes (storage answers carry their own).
+   */
   @Test
-  void cacheControlHeaderNameIsCaseInsensitive() {
-    assertEquals(false, CachedResponse.of(200, List.of("cache-control", "no-store"), BODY).storable());
-    assertEquals(false, CachedResponse.of(200, List.of("CACHE-CONTROL", "private"), BODY).storable());
-  }
-
-  @Test
-  void anyCacheControlHeaderForbidsStoring() {
-    CachedResponse r = CachedResponse.of(200,
-        List.of("Cache-Control", "max-age=60", "Cache-Control", "no-store"), BODY);
-    assertEquals(false, r.storable());
-  }
-
-  @Test
-  void storableKeepsOnlyStoredHeadersInOrderWithNamesAsGiven() {
-    CachedResponse r = CachedResponse.of(200, ORIGIN_HEADERS, BODY);
+  void keepsEveryEndToEndHeaderButAgeInOrderWithNamesAsGiven() {
+    CachedResponse r = of(200, ORIGIN_HEADERS, BODY);
     assertTrue(r.storable());
-    assertEquals(List.of(
-        "content-type", "image/png",
-        "ETag", "\"v1\"",
-        "Last-Modified", "Tue, 01 Jul 2025 00:00:00 GMT",
-        "Cache-Control", "public, max-age=3600",
-        "EXPIRES", "Wed, 02 Jul 2025 00:00:00 GMT"), headerList(r));
-    for (int i = 0; i < r.headerCount(); i++) {
-      String name = r.headerName(i);
-      assertTrue(CachedResponse.STORED_HEADERS.stream().anyMatch(name::equalsIgnoreCase), name);
-    }
-    assertNull(r.header("Set-Cookie"));
+    List<String> expected = new ArrayList<>(ORIGIN_HEADERS);
+    expected.subList(6, 8).clear(); // Age
+    assertEquals(expected, headerList(r));
     assertEquals("image/png", r.header("Content-Type"));
+    assertEquals("a", r.header("x-imgfit-node"), "the first of repeated headers");
     assertEquals("\"v1\"", r.etag());
+    assertEquals("Tue, 01 Jul 2025 00:00:00 GMT", r.lastModified());
+    assertTrue(r.hasValidator());
+    assertNull(r.header("Age"));
   }
 
+  /** The old whitelist (Content-Type, ETag, ... only) is gone: a non-storable answer keeps its headers too. */
   @Test
-  void storedHeadersAreTheDesignListPlusEncodingAndVary() {
-    assertEquals(List.of("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Expires", "Content-Encoding",
-        "Vary"), CachedResponse.STORED_HEADERS);
-  }
-
-  @Test
-  void nonStorableKeepsEveryHeader() {
-    List<String> headers = new ArrayList<>(ORIGIN_HEADERS);
-    headers.addAll(List.of("Location", "/elsewhere"));
-    CachedResponse r = CachedResponse.of(301, headers, BODY);
-    assertEquals(false, r.storable());
-    assertEquals(headers, headerList(r));
+  void nonStorableResponseKeepsEveryHeaderForItsOwnClient() {
+    List<String> headers = List.of("Location", "/elsewhere", "Set-Cookie", "a=b", "X-Custom", "1");
+    CachedResponse r = of(302, headers, BODY);
+    assertFalse(r.storable());
+    assertFalse(r.shareable(), "Set-Cookie");
+    assertEquals(headers, headerList(r), "Set-Cookie reaches the client the response was loaded for");
     assertEquals("/elsewhere", r.header("location"));
+  }
 
-    List<String> noStore = List.of("Cache-Control", "no-store", "Set-Cookie", "a=b");
-    CachedResponse r2 = CachedResponse.of(200, noStore, BODY);
-    assertEquals(noStore, headerList(r2));
+  /** Cache-Control | lower-case header name variant — the header name is case-insensitive. */
+  @ParameterizedTest(name = "[{index}] {0}: {1}")
+  @CsvSource(textBlock = """
+      cache-control, no-store
+      CACHE-CONTROL, private
+      Cache-control, no-store
+      """)
+  void cacheControlHeaderNameIsCaseInsensitive(String name, String value) {
+    assertFalse(of(200, List.of(name, value), BODY).storable());
   }
 
   @Test
-  void etagIsNullWithoutOne() {
-    assertNull(CachedResponse.of(200, List.of("Content-Type", "image/png"), BODY).etag());
-    assertEquals("W/\"x\"", CachedResponse.of(200, List.of("etag", "W/\"x\""), BODY).etag());
+  void validatorsAreNullWithoutThem() {
+    CachedResponse plain = of(200, List.of("Content-Type", "image/png"), BODY);
+    assertNull(plain.etag());
+    assertNull(plain.lastModified());
+    assertFalse(plain.hasValidator());
+    assertEquals("W/\"x\"", of(200, List.of("etag", "W/\"x\""), BODY).etag());
+  }
+
+  @Test
+  void varyNamesAreLowerCaseAndSplit() {
+    CachedResponse r = of(200, List.of("Vary", "Accept, ACCEPT-Encoding", "vary", "X-Custom"), BODY);
+    assertTrue(r.varies());
+    assertArrayEquals(new String[] {"accept", "accept-encoding", "x-custom"}, r.varyNames());
+    assertEquals("Accept, ACCEPT-Encoding", r.header("Vary"), "the header itself is kept as sent");
+    assertFalse(of(200, List.of(), BODY).varies());
   }
 
   @Test
   void bodyIsReadOnlyAndIndependentPerCall() {
-    CachedResponse r = CachedResponse.of(200, List.of(), BODY.clone());
+    CachedResponse r = of(200, List.of(), BODY.clone());
     ByteBuffer first = r.body();
     ByteBuffer second = r.body();
     assertNotSame(first, second);
@@ -153,6 +126,7 @@ class CachedResponseTest {
     assertEquals(BODY.length, second.remaining());
     assertEquals(0, r.body().position());
     assertEquals(BODY.length, r.bodyLength());
+    assertEquals(Integer.toString(BODY.length), r.contentLength());
 
     byte[] copy = r.bodyBytes();
     assertArrayEquals(BODY, copy);
@@ -164,38 +138,55 @@ class CachedResponseTest {
   }
 
   @Test
+  void offHeapKeepsEverythingButWhereTheBodyLives() {
+    CachedResponse heap = of(200, ORIGIN_HEADERS, BODY);
+    CachedResponse direct = heap.offHeap();
+    assertSame(direct, direct.offHeap(), "no second copy");
+    assertEquals(headerList(heap), headerList(direct));
+    assertArrayEquals(heap.bodyBytes(), direct.bodyBytes());
+    assertEquals(heap.lifetimeMillis(), direct.lifetimeMillis());
+    assertEquals(heap.ageMillis(clock.now()), direct.ageMillis(clock.now()));
+    assertEquals(heap.storable(), direct.storable());
+    assertEquals(heap.weigh("/k"), direct.weigh("/k"));
+  }
+
+  @Test
   void weighCountsBodyHeadersAndKey() {
-    CachedResponse base = CachedResponse.of(200, List.of(), new byte[1000]);
+    CachedResponse base = of(200, List.of(), new byte[1000]);
     int w = base.weigh("/k");
     // Body: one byte per byte.
-    assertEquals(w + 500, CachedResponse.of(200, List.of(), new byte[1500]).weigh("/k"));
+    assertEquals(w + 500, of(200, List.of(), new byte[1500]).weigh("/k"));
     // Key: grows with its length (chars are 2 bytes).
     assertTrue(base.weigh("/k" + "x".repeat(100)) >= w + 100);
     // Headers: grow with name and value.
-    CachedResponse withHeader = CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[1000]);
+    CachedResponse withHeader = of(200, List.of("Content-Type", "image/png"), new byte[1000]);
     assertTrue(withHeader.weigh("/k") >= w + "Content-Typeimage/png".length());
     // An empty response still costs something: the entry itself.
-    assertTrue(CachedResponse.of(200, List.of(), new byte[0]).weigh("") > 0);
+    assertTrue(of(200, List.of(), new byte[0]).weigh("") > 0);
     // Never less than what it holds.
     assertTrue(w >= 1000 + 2);
   }
 
   @Test
-  void droppedHeadersAreNotWeighed() {
-    CachedResponse lean = CachedResponse.of(200, List.of("Content-Type", "image/png"), BODY);
-    CachedResponse noisy = CachedResponse.of(200,
-        List.of("Content-Type", "image/png", "Set-Cookie", "x".repeat(4000)), BODY);
-    assertEquals(lean.weigh("/k"), noisy.weigh("/k"));
+  void theUpstreamAgeIsNotWeighed() {
+    CachedResponse lean = of(200, List.of("Content-Type", "image/png"), BODY);
+    CachedResponse aged = of(200, List.of("Content-Type", "image/png", "Age", "1".repeat(40)), BODY);
+    assertEquals(lean.weigh("/k"), aged.weigh("/k"));
   }
 
   @Test
   void rejectsBadArguments() {
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> CachedResponse.of(99, List.of(), BODY));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> of(99, List.of(), BODY));
     assertTrue(e.getMessage().contains("99"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> CachedResponse.of(600, List.of(), BODY));
-    e = assertThrows(IllegalArgumentException.class, () -> CachedResponse.of(200, List.of("Content-Type"), BODY));
+    assertThrows(IllegalArgumentException.class, () -> of(600, List.of(), BODY));
+    e = assertThrows(IllegalArgumentException.class, () -> of(200, List.of("Content-Type"), BODY));
     assertTrue(e.getMessage().contains("1"), e.getMessage());
-    assertThrows(NullPointerException.class, () -> CachedResponse.of(200, List.of(), null));
+    assertThrows(NullPointerException.class, () -> of(200, List.of(), null));
+  }
+
+  @Test
+  void toStringSaysWhatThePolicyDecided() {
+    String s = of(200, List.of(), BODY).toString();
+    assertTrue(s.contains("status=200") && s.contains("storable=true") && s.contains("forever"), s);
   }
 }

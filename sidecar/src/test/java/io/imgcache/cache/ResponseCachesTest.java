@@ -1,39 +1,48 @@
 package io.imgcache.cache;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/**
+ * The byte-bounded store. How long an entry stays is the response's {@link
+ * CachedResponse#retainMillis} (its lifetime, stale windows and validator: {@link CachePolicy}),
+ * no longer a ttl of the cache; the wall clock and Caffeine's ticker move together here.
+ */
 class ResponseCachesTest {
   private static final long MAX_BYTES = 1 << 20;
 
-  private final FakeTicker ticker = new FakeTicker();
+  private final FakeClock clock = new FakeClock();
+  private final CachePolicy policy = CachePolicy.builder().clock(clock).negativeTtl(Duration.ofSeconds(5)).build();
 
-  private ResponseCache cache(Duration ttl, Duration negativeTtl) {
-    return ResponseCaches.create(MAX_BYTES, ttl, negativeTtl, ticker);
+  private ResponseCache cache() {
+    return ResponseCaches.create(MAX_BYTES, clock, clock);
   }
 
-  private static CachedResponse ok(int bodyBytes) {
+  private CachedResponse ok(int bodyBytes, String... headers) {
+    List<String> all = new ArrayList<>(List.of("Content-Type", "image/png"));
+    all.addAll(List.of(headers));
     // Off-heap already, as a cache keeps it: put() then stores this very object.
-    return CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[bodyBytes]).offHeap();
+    return policy.response(200, all, new byte[bodyBytes]).offHeap();
   }
 
-  private static CachedResponse status(int status) {
-    return CachedResponse.of(status, List.of("Content-Type", "text/plain"), new byte[10]).offHeap();
+  private CachedResponse status(int status, String... headers) {
+    List<String> all = new ArrayList<>(List.of("Content-Type", "text/plain"));
+    all.addAll(List.of(headers));
+    return policy.response(status, all, new byte[10]).offHeap();
   }
 
   private static long presentWeight(ResponseCache cache, List<String> keys) {
@@ -50,7 +59,7 @@ class ResponseCachesTest {
   @ParameterizedTest(name = "[{index}] seed {0}")
   @ValueSource(longs = {1, 2, 3})
   void staysWithinMaxBytesWhileFilledThreeTimesOver(long seed) {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+    ResponseCache cache = cache();
     Random random = new Random(seed);
     List<String> keys = new ArrayList<>();
     long written = 0;
@@ -83,21 +92,30 @@ class ResponseCachesTest {
 
   @Test
   void entryLargerThanTheCacheIsNotKept() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+    ResponseCache cache = cache();
     cache.put("/small", ok(100));
     cache.put("/huge", ok((int) MAX_BYTES + 1));
     assertNull(cache.peek("/huge"));
     assertTrue(cache.stats().bytes() <= MAX_BYTES);
   }
 
+  /**
+   * The storability rules are the policy's now; a cache refuses what it marked non-storable. (The old
+   * cache took a 301 and a no-cache 200 without validator for non-storable / storable: a 301 is
+   * cacheable by default under RFC 9111 §3, and no-cache without a validator is not worth keeping.)
+   */
   @Test
   void putOfNonStorableIsACallerError() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ofSeconds(5));
+    ResponseCache cache = cache();
     for (CachedResponse bad : List.of(
-        status(301),
+        status(302),
         status(500),
-        CachedResponse.of(200, List.of("Cache-Control", "no-store"), new byte[1]),
-        CachedResponse.of(404, List.of("Cache-Control", "private"), new byte[1]))) {
+        status(503, "Cache-Control", "max-age=60"),
+        status(404, "Cache-Control", "private"),
+        ok(1, "Cache-Control", "no-store"),
+        ok(1, "Set-Cookie", "a=b"),
+        ok(1, "Vary", "*"),
+        ok(1, "Cache-Control", "no-cache"))) {
       IllegalStateException e = assertThrows(IllegalStateException.class, () -> cache.put("/k", bad));
       assertTrue(e.getMessage().contains("not storable"), e.getMessage());
       assertNull(cache.peek("/k"));
@@ -105,84 +123,102 @@ class ResponseCachesTest {
   }
 
   @Test
-  void entryExpiresAfterTtl() {
-    ResponseCache cache = cache(Duration.ofSeconds(10), Duration.ZERO);
-    CachedResponse value = ok(100);
+  void entryWithoutValidatorLeavesWhenItsLifetimeEnds() {
+    ResponseCache cache = cache();
+    CachedResponse value = ok(100, "Cache-Control", "max-age=10");
     cache.put("/k", value);
-    ticker.advance(Duration.ofMillis(9_999));
+    clock.advance(Duration.ofMillis(9_999));
     assertSame(value, cache.get("/k"));
-    ticker.advance(Duration.ofMillis(2));
+    clock.advance(Duration.ofMillis(2));
     assertNull(cache.get("/k"));
     assertNull(cache.peek("/k"));
   }
 
   @Test
-  void readingDoesNotExtendTtl() {
-    ResponseCache cache = cache(Duration.ofSeconds(10), Duration.ZERO);
-    cache.put("/k", ok(100));
-    for (int i = 0; i < 9; i++) {
-      ticker.advance(Duration.ofSeconds(1));
-      assertNotNull(cache.get("/k"));
-    }
-    ticker.advance(Duration.ofMillis(1_001));
+  void retentionCountsTheAgeTheResponseArrivedWith() {
+    ResponseCache cache = cache();
+    cache.put("/k", ok(100, "Cache-Control", "max-age=10", "Age", "6"));
+    clock.advance(Duration.ofMillis(3_999));
+    assertNotNull(cache.get("/k"));
+    clock.advance(Duration.ofMillis(2));
+    assertNull(cache.get("/k"), "10 s of lifetime, 6 of them spent upstream");
+  }
+
+  @Test
+  void entryIsKeptThroughItsStaleWindows() {
+    ResponseCache cache = cache();
+    cache.put("/k", ok(100, "Cache-Control", "max-age=10, stale-while-revalidate=20, stale-if-error=50"));
+    clock.advanceSeconds(59);
+    assertNotNull(cache.get("/k"), "may still be answered if the origin fails");
+    clock.advanceSeconds(2);
     assertNull(cache.get("/k"));
   }
 
   @Test
-  void replacingAnEntryRestartsItsTtl() {
-    ResponseCache cache = cache(Duration.ofSeconds(10), Duration.ZERO);
-    cache.put("/k", ok(100));
-    ticker.advance(Duration.ofSeconds(8));
-    CachedResponse newer = ok(200);
+  void entryWithAValidatorOutlivesItsLifetimeToBeRevalidated() {
+    ResponseCache cache = cache();
+    CachedResponse value = ok(100, "Cache-Control", "max-age=10", "ETag", "\"v1\"");
+    cache.put("/k", value);
+    clock.advance(Duration.ofDays(30));
+    assertSame(value, cache.get("/k"));
+    assertFalse(value.fresh(clock.now()), "kept, but the caller sees it is stale");
+  }
+
+  @Test
+  void readingDoesNotExtendRetention() {
+    ResponseCache cache = cache();
+    cache.put("/k", ok(100, "Cache-Control", "max-age=10"));
+    for (int i = 0; i < 9; i++) {
+      clock.advanceSeconds(1);
+      assertNotNull(cache.get("/k"));
+    }
+    clock.advance(Duration.ofMillis(1_001));
+    assertNull(cache.get("/k"));
+  }
+
+  @Test
+  void replacingAnEntryRestartsItsRetention() {
+    ResponseCache cache = cache();
+    cache.put("/k", ok(100, "Cache-Control", "max-age=10"));
+    clock.advanceSeconds(8);
+    CachedResponse newer = ok(200, "Cache-Control", "max-age=10");
     cache.put("/k", newer);
-    ticker.advance(Duration.ofSeconds(8));
+    clock.advanceSeconds(8);
     assertSame(newer, cache.get("/k"));
   }
 
   @Test
-  void zeroTtlMeansUntilEvicted() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+  void defaultTtlZeroMeansUntilEvicted() {
+    ResponseCache cache = cache();
     CachedResponse value = ok(100);
     cache.put("/k", value);
-    ticker.advance(Duration.ofDays(3650));
+    clock.advance(Duration.ofDays(3650));
     assertSame(value, cache.get("/k"));
-  }
-
-  @ParameterizedTest
-  @ValueSource(ints = {404, 410})
-  void negativeResponseIsNotStoredWhenNegativeTtlIsZero(int status) {
-    ResponseCache cache = cache(Duration.ofSeconds(60), Duration.ZERO);
-    cache.put("/missing", status(status));
-    assertNull(cache.peek("/missing"));
-    assertEquals(0, cache.stats().entries());
-    assertEquals(0, cache.stats().bytes());
   }
 
   @ParameterizedTest
   @ValueSource(ints = {404, 410})
   void negativeResponseLivesForNegativeTtl(int status) {
-    // negative-ttl is its own clock: longer than ttl here, and it must still apply.
-    ResponseCache cache = cache(Duration.ofSeconds(1), Duration.ofSeconds(5));
+    ResponseCache cache = cache();
     CachedResponse missing = status(status);
     cache.put("/missing", missing);
-    ticker.advance(Duration.ofMillis(4_999));
+    clock.advance(Duration.ofMillis(4_999));
     assertSame(missing, cache.get("/missing"));
-    ticker.advance(Duration.ofMillis(2));
+    clock.advance(Duration.ofMillis(2));
     assertNull(cache.get("/missing"));
   }
 
   @Test
-  void negativeTtlDoesNotShortenPositiveEntries() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ofSeconds(5));
-    CachedResponse value = ok(100);
-    cache.put("/k", value);
-    ticker.advance(Duration.ofHours(1));
-    assertSame(value, cache.get("/k"));
+  void aCacheOfZeroBytesKeepsNothing() {
+    ResponseCache cache = ResponseCaches.create(0, clock, clock);
+    cache.put("/k", ok(1));
+    assertNull(cache.peek("/k"));
+    assertEquals(0, cache.stats().entries());
   }
 
   @Test
   void peekDoesNotCountHitsOrMissesButGetDoes() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+    ResponseCache cache = cache();
     CachedResponse value = ok(100);
     cache.put("/k", value);
 
@@ -200,7 +236,7 @@ class ResponseCachesTest {
 
   @Test
   void invalidateRemovesAndSaysWhetherThereWasAnEntry() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+    ResponseCache cache = cache();
     cache.put("/k", ok(100));
     assertTrue(cache.invalidate("/k"));
     assertNull(cache.peek("/k"));
@@ -209,8 +245,19 @@ class ResponseCachesTest {
   }
 
   @Test
+  void forEachKeyVisitsThePresentKeys() {
+    ResponseCache cache = cache();
+    cache.put("/a", ok(1));
+    cache.put("/b", ok(1));
+    List<String> keys = new ArrayList<>();
+    cache.forEachKey(keys::add);
+    keys.sort(null);
+    assertEquals(List.of("/a", "/b"), keys);
+  }
+
+  @Test
   void statsCountBytesAndEntries() {
-    ResponseCache cache = cache(Duration.ZERO, Duration.ZERO);
+    ResponseCache cache = cache();
     CachedResponse a = ok(1_000);
     CachedResponse b = ok(3_000);
     cache.put("/a", a);
@@ -228,14 +275,14 @@ class ResponseCachesTest {
   @Test
   void rejectsNegativeMaxBytes() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ResponseCaches.create(-1, Duration.ZERO, Duration.ZERO, ticker));
+        () -> ResponseCaches.create(-1, clock, clock));
     assertTrue(e.getMessage().contains("-1"), e.getMessage());
   }
 
   @Test
   void aCacheKeepsBodiesOffHeapAndCopiesEachOnlyOnce() {
-    ResponseCache cache = ResponseCaches.create(1 << 20, Duration.ZERO, Duration.ZERO, Ticker.systemTicker());
-    CachedResponse heap = CachedResponse.of(200, List.of("Content-Type", "image/png"), new byte[] {1, 2, 3});
+    ResponseCache cache = cache();
+    CachedResponse heap = policy.response(200, List.of("Content-Type", "image/png"), new byte[] {1, 2, 3});
     assertFalse(heap.body().isDirect(), "a response that merely passes through stays on the heap");
     cache.put("/k", heap);
     CachedResponse kept = cache.peek("/k");
