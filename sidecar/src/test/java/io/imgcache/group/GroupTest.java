@@ -193,6 +193,36 @@ class GroupTest {
       cachedFutures.add(future);
       return future;
     }
+
+    final List<Request> loadedFor = new CopyOnWriteArrayList<>();
+    final List<CompletableFuture<CachedResponse>> loadForFutures = new CopyOnWriteArrayList<>();
+
+    @Override
+    public CompletableFuture<CachedResponse> loadFor(Request request) {
+      loadedFor.add(request);
+      CompletableFuture<CachedResponse> future = new CompletableFuture<>();
+      loadForFutures.add(future);
+      return future;
+    }
+  }
+
+  /** This node owns every key; {@code alternate} loads for it when its origin fails. */
+  static final class FailoverPicker implements PeerPicker {
+    final PeerPicker.Peer alternate;
+
+    FailoverPicker(PeerPicker.Peer alternate) {
+      this.alternate = alternate;
+    }
+
+    @Override
+    public PeerPicker.Peer ownerOf(String key) {
+      return null;
+    }
+
+    @Override
+    public PeerPicker.Peer alternateFor(String key) {
+      return alternate;
+    }
   }
 
   /** A picker with fixed answers that counts how often it is asked. */
@@ -352,6 +382,50 @@ class GroupTest {
     origin.last().future().complete(png);
     assertEquals(Source.MISS, value(retry).source());
     assertSame(png, main.peek(KEY));
+  }
+
+  /** Issue 10 item 5: the owner's origin gives no answer; a peer's origin loads it, the owner stores it. */
+  @Test
+  void anOwnerWhoseOriginFailsLoadsThroughAnAlternateAndStoresTheAnswer() throws Exception {
+    FakePeer alternate = new FakePeer("http://alternate:9000");
+    Group group = group(new FailoverPicker(alternate));
+    CompletableFuture<Result> a = group.get(REQ);
+    origin.only().future().completeExceptionally(new OriginException(502, "origin unreachable", null));
+    assertEquals(List.of(REQ), alternate.loadedFor, "asked the alternate to load for us");
+    alternate.loadForFutures.get(0).complete(png);
+    assertSame(png, value(a).response());
+    assertSame(png, main.peek(KEY), "the owner stores what the alternate loaded");
+  }
+
+  @Test
+  void anOriginServerErrorIsRetriedThroughTheAlternateWhoseAnswerStands() throws Exception {
+    FakePeer alternate = new FakePeer("http://alternate:9000");
+    Group group = group(new FailoverPicker(alternate));
+    CompletableFuture<Result> a = group.get(REQ);
+    origin.only().future().complete(response(500, "text/plain", "broken"));
+    alternate.loadForFutures.get(0).complete(png);
+    assertSame(png, value(a).response());
+  }
+
+  @Test
+  void whenTheAlternateFailsTooTheLocalOutcomeStands() throws Exception {
+    FakePeer alternate = new FakePeer("http://alternate:9000");
+    Group group = group(new FailoverPicker(alternate));
+    CompletableFuture<Result> a = group.get(REQ);
+    OriginException local = new OriginException(504, "origin timed out", null);
+    origin.only().future().completeExceptionally(local);
+    alternate.loadForFutures.get(0).completeExceptionally(new PeerException("down", null, true));
+    assertSame(local, failureOf(a));
+  }
+
+  @Test
+  void aBusyOriginIsNotFailedOver() throws Exception {
+    FakePeer alternate = new FakePeer("http://alternate:9000");
+    Group group = group(new FailoverPicker(alternate));
+    CompletableFuture<Result> a = group.get(REQ);
+    origin.only().future().completeExceptionally(new OriginException(503, "origin busy", null));
+    assertTrue(alternate.loadedFor.isEmpty(), "our own back-pressure is not the origin failing");
+    assertEquals(503, ((OriginException) failureOf(a)).status());
   }
 
   /**
