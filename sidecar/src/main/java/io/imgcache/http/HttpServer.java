@@ -4,21 +4,18 @@ import io.imgcache.group.Group;
 import io.imgcache.group.Source;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
-import io.imgcache.origin.OriginClient;
+import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
-import io.undertow.attribute.ExchangeAttributes;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.GracefulShutdownHandler;
-import io.undertow.server.handlers.ResponseCodeHandler;
-import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
-import io.undertow.server.handlers.proxy.ProxyHandler;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Protocols;
@@ -49,7 +46,8 @@ public final class HttpServer implements AutoCloseable {
   /** What the server serves. */
   public record Routes(Group group, KeyPolicy keys, HttpHandler peerHandler, ClusterPurge purge, Cluster cluster,
       Metrics metrics,
-      BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, int originConnectionsPerThread) {}
+      BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, PooledHttpClient originClient,
+      int maxHeaderLine) {}
 
   private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
     this.undertow = undertow;
@@ -61,23 +59,16 @@ public final class HttpServer implements AutoCloseable {
    * Blocks until bound.
    */
   public static HttpServer start(String host, int port, XnioWorker worker, ByteBufferPool buffers, Routes routes) {
-    HttpHandler passThrough = ProxyHandler.builder()
-        .setProxyClient(new LoadBalancingProxyClient()
-            .addHost(routes.origin())
-            .setConnectionsPerThread(routes.originConnectionsPerThread()))
-        .setMaxRequestTime((int) routes.originTimeout().toMillis())
-        .setRewriteHostHeader(true)
-        .setReuseXForwarded(true)
-        .addRequestHeader(Headers.VIA, ExchangeAttributes.constant(OriginClient.VIA))
-        .setNext(ResponseCodeHandler.HANDLE_404)
-        .build();
+    // On the origin client's pool: one connection budget and one wait queue for loads and pass-through.
+    HttpHandler passThrough = new PassThrough(routes.originClient(), routes.origin(), routes.originTimeout(),
+        routes.metrics());
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), passThrough, routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
         routes.purge(), routes.ready(), routes.adminToken());
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
     HttpHandler router = exchange -> {
-      if (refusedFraming(exchange)) {
+      if (refusedFraming(exchange, routes.maxHeaderLine(), routes.metrics())) {
         return;
       }
       String path = exchange.getRequestPath();
@@ -117,15 +108,20 @@ public final class HttpServer implements AutoCloseable {
    * says to refuse, before any handler reads its body; returns whether it did. Each one closes the
    * connection: what follows on it cannot be trusted to be a request.
    */
-  private static boolean refusedFraming(HttpServerExchange exchange) {
+  private static boolean refusedFraming(HttpServerExchange exchange, int maxHeaderLine, Metrics metrics) {
     int status = 0;
     String reason = null;
+    String longLine = longHeaderLine(exchange, maxHeaderLine);
     if (!exchange.getProtocol().toString().startsWith("HTTP/1.")) {
       // RFC 9110 §6.2: Undertow passes "HTTP/0.9" on and would answer it with headers, as 1.x.
       // (Other unknown versions, e.g. HTTP/9.9, it has already turned into HTTP/1.1.)
       exchange.setProtocol(Protocols.HTTP_1_1);
       status = StatusCodes.HTTP_VERSION_NOT_SUPPORTED;
       reason = "only HTTP/1.x is supported";
+    } else if (longLine != null) {
+      // nginx refuses a header line longer than its buffer (8k by default) likewise; RFC 6585 §5.
+      status = StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE;
+      reason = "header line " + longLine + " longer than " + maxHeaderLine + " bytes";
     } else if (exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
       List<String> codings = new ArrayList<>();
       for (String value : exchange.getRequestHeaders().get(Headers.TRANSFER_ENCODING)) {
@@ -154,7 +150,21 @@ public final class HttpServer implements AutoCloseable {
     exchange.setPersistent(false);
     exchange.getResponseHeaders().put(Responses.X_CACHE, Source.PASS.header());
     Responses.text(exchange, status, reason);
+    metrics.refused(status);
     return true;
+  }
+
+  /** The name of the first header whose line ({@code name: value}) is longer than {@code max}, or null. */
+  private static String longHeaderLine(HttpServerExchange exchange, int max) {
+    for (HeaderValues values : exchange.getRequestHeaders()) {
+      int name = values.getHeaderName().length();
+      for (String value : values) {
+        if (name + 2 + value.length() > max) {
+          return values.getHeaderName().toString();
+        }
+      }
+    }
+    return null;
   }
 
   /** The bound port (useful when started with port 0). */
