@@ -124,6 +124,6 @@ final class PassThrough implements HttpHandler {
 
   private static void append(HeaderMap headers, HttpString name, String value) {
     java.util.Collection<String> existing = headers.remove(name);
-    headers.put(name, existing == null ? value : String.join(", ", existing) + ", " + value);
+    headers.put(name, existing == null || existing.isEmpty() ? value : String.join(", ", existing) + ", " + value);
   }
 }

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
 import org.xnio.channels.StreamSinkChannel;
@@ -207,6 +209,12 @@ final class PassThroughExchange {
       clientBody.resumeReads();
     } else {
       pooled.close();
+      if (!exchange.isRequestComplete()) {
+        // Undertow's chunked conduit reports the client's close mid-body as an end of stream too:
+        // only a body read to its last chunk (or its Content-Length) may end the origin's request.
+        abort(StatusCodes.BAD_REQUEST, "request body incomplete: the client closed mid-body", "pass_client_body");
+        return;
+      }
       back.execute(this::endOriginBody);
     }
   }
@@ -366,6 +374,16 @@ final class PassThroughExchange {
     back.execute(() -> {
       if (timer != null) {
         timer.remove();
+      }
+      try {
+        // A reset of the raw socket, not a close of the client connection: that lets Undertow's
+        // chunked conduit end the body with its last chunk, and the origin would take half an
+        // upload for a whole one.
+        StreamConnection raw = connection.performUpgrade();
+        raw.setOption(Options.CLOSE_ABORT, true);
+        IoUtils.safeClose(raw);
+      } catch (IOException | IllegalArgumentException e) {
+        // closed already
       }
       lease.release(false);
     });
