@@ -9,6 +9,7 @@ import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.group.Group;
 import io.imgcache.health.HealthMonitor;
 import io.imgcache.http.HttpServer;
+import io.imgcache.httpclient.ConnectionBudget;
 import io.imgcache.httpclient.PoolSettings;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.key.KeyPolicy;
@@ -36,6 +37,7 @@ import java.util.Deque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -113,9 +115,41 @@ public final class Node implements AutoCloseable {
     metrics.registerCache("hot", () -> figures(hot));
 
     ImgcacheConfig.Origin originConfig = config.origin();
+    ScheduledThreadPoolExecutor queueTimer = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "imgcache-origin-queue-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    queueTimer.setRemoveOnCancelPolicy(true);
+    resources.push(queueTimer::shutdownNow);
+    ConnectionBudget originBudget = new ConnectionBudget("origin", originConfig.maxConnections(),
+        originConfig.maxQueued(), originConfig.queueTimeout(), queueTimer, System::nanoTime,
+        new ConnectionBudget.Listener() {
+          @Override
+          public void queued() {
+            metrics.originQueued();
+          }
+
+          @Override
+          public void waited(long nanos) {
+            metrics.originQueueWaited(nanos);
+          }
+
+          @Override
+          public void timedOut() {
+            metrics.originQueueTimedOut();
+          }
+
+          @Override
+          public void rejected() {
+            metrics.originQueueRejected();
+          }
+        });
+    metrics.registerOriginQueue(originBudget::queued, originBudget::inUse, originBudget.permits());
+    // One pool, one budget: loads, revalidations, peers' loads and pass-through all borrow here.
     PooledHttpClient originPool = new PooledHttpClient("origin", worker, buffers, new PoolSettings(
         originConfig.maxConnections(), originConfig.maxConnections(), originConfig.connectTimeout(),
-        Duration.ofSeconds(60), originConfig.connectTimeout()));
+        Duration.ofSeconds(60), originConfig.connectTimeout()), originBudget);
     resources.push(originPool);
     metrics.registerPool("origin", () -> poolFigures(originPool));
     OriginClient origin = new OriginClient(originConfig.url(), originPool, originConfig.timeout(),
@@ -151,8 +185,9 @@ public final class Node implements AutoCloseable {
         });
     resources.push(health);
 
-    // A caller waits for its owner, then for a fallback load: beyond that it gets a 504.
-    Duration deadline = peersConfig.timeout().plus(originConfig.timeout()).plusSeconds(1);
+    // A caller waits for its owner, then for a fallback load (queue, connect, response): beyond
+    // that it gets a 504.
+    Duration deadline = peersConfig.timeout().plus(originConfig.worstCase()).plusSeconds(1);
     Group group = new Group(config.group(), main, hot, variants, peers, origin, policy, deadline, new Group.Events() {
       @Override
       public void coalesced() {
@@ -198,11 +233,10 @@ public final class Node implements AutoCloseable {
     PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy, metrics);
     ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
         peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
-    int perThread = Math.max(1, originConfig.maxConnections() / Math.max(1, worker.getIoThreadCount()));
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
         new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, cluster, metrics,
             () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
-            originConfig.timeout(), perThread));
+            originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
     // Only once the port is ours: a start that fails to bind must never have registered (it
     // would have taken over the key of the node that holds the port).
     membership.start(cluster::setMembers);

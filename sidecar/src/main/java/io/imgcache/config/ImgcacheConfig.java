@@ -43,9 +43,21 @@ public record ImgcacheConfig(
 
   private static final String ROOT = "imgcache";
 
-  public record Listen(String host, int port) {}
+  /** @param maxHeaderLine longer request header lines ({@code name: value}) get 431 */
+  public record Listen(String host, int port, int maxHeaderLine) {}
 
-  public record Origin(URI url, Duration connectTimeout, Duration timeout, int maxConnections) {}
+  /**
+   * @param maxConnections connections the origin sees from this node, loads and pass-through together
+   * @param maxQueued requests that may wait for one of them; more are refused at once (503)
+   * @param queueTimeout how long a request may wait for one (then 503)
+   */
+  public record Origin(URI url, Duration connectTimeout, Duration timeout, int maxConnections, int maxQueued,
+      Duration queueTimeout) {
+    /** The longest an origin request may take from arrival to the end of its response. */
+    public Duration worstCase() {
+      return queueTimeout.plus(connectTimeout).plus(timeout);
+    }
+  }
 
   public record Cache(
       long maxBytes,
@@ -140,14 +152,18 @@ public record ImgcacheConfig(
     Section s = new Section(root, ROOT);
 
     Section listenS = s.child("listen");
-    Listen listen = new Listen(listenS.string("host"), listenS.intIn("port", 0, 65535));
+    Listen listen = new Listen(listenS.string("host"), listenS.intIn("port", 0, 65535),
+        (int) listenS.bytesIn("max-header-line", 256, 32 * 1024));
 
     Section originS = s.child("origin");
+    Duration originTimeout = originS.positiveDuration("timeout");
     Origin origin = new Origin(
         originS.httpUrl("url"),
         originS.positiveDuration("connect-timeout"),
-        originS.positiveDuration("timeout"),
-        originS.intIn("max-connections", 1, 10_000));
+        originTimeout,
+        originS.intIn("max-connections", 1, 10_000),
+        originS.intIn("max-queued", 0, 1_000_000),
+        originS.nullableString("queue-timeout") == null ? originTimeout : originS.positiveDuration("queue-timeout"));
 
     Section cacheS = s.child("cache");
     Section keyS = cacheS.child("key");
@@ -199,6 +215,13 @@ public record ImgcacheConfig(
             poolS.intIn("max-idle-per-peer", 0, maxPerPeer),
             poolS.positiveDuration("borrow-timeout"),
             poolS.positiveDuration("idle-timeout")));
+
+    if (peers.timeout().compareTo(origin.worstCase()) < 0) {
+      // A peer asking this node for a key it owns waits in the same origin queue as a local load.
+      throw peersS.invalid("timeout", peers.timeout().toMillis() + "ms is shorter than what an owner may take "
+          + "for a load: origin.queue-timeout + origin.connect-timeout + origin.timeout = "
+          + origin.worstCase().toMillis() + "ms (a peer would give up on a working owner and load the key again)");
+    }
 
     Section etcdS = s.child("etcd");
     Section tlsS = etcdS.child("tls");

@@ -5,21 +5,18 @@ import io.imgcache.group.Group;
 import io.imgcache.group.Source;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
-import io.imgcache.origin.OriginClient;
+import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
-import io.undertow.attribute.ExchangeAttributes;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.GracefulShutdownHandler;
-import io.undertow.server.handlers.ResponseCodeHandler;
-import io.undertow.server.handlers.proxy.LoadBalancingProxyClient;
-import io.undertow.server.handlers.proxy.ProxyHandler;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Protocols;
@@ -43,8 +40,6 @@ public final class HttpServer implements AutoCloseable {
   static final long MAX_REQUEST_BODY = 64L << 20;
 
   private static final HttpString PURGE = HttpString.tryFromString("PURGE");
-  /** Pass-through requests that may wait for an origin connection, per IO thread. */
-  private static final int PASS_QUEUE = 4096;
 
   private final Undertow undertow;
   private final GracefulShutdownHandler graceful;
@@ -52,7 +47,8 @@ public final class HttpServer implements AutoCloseable {
   /** What the server serves. */
   public record Routes(Group group, KeyPolicy keys, CachePolicy policy, boolean passCookies, HttpHandler peerHandler,
       ClusterPurge purge, Cluster cluster, Metrics metrics,
-      BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, int originConnectionsPerThread) {}
+      BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, PooledHttpClient originClient,
+      int maxHeaderLine) {}
 
   private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
     this.undertow = undertow;
@@ -64,19 +60,9 @@ public final class HttpServer implements AutoCloseable {
    * Blocks until bound.
    */
   public static HttpServer start(String host, int port, XnioWorker worker, ByteBufferPool buffers, Routes routes) {
-    HttpHandler passThrough = ProxyHandler.builder()
-        .setProxyClient(new LoadBalancingProxyClient()
-            .addHost(routes.origin())
-            .setConnectionsPerThread(routes.originConnectionsPerThread())
-            // Requests beyond the connections wait for one (bounded by the request time) instead
-            // of being refused at once: 40 concurrent POSTs used to get 20 × 502.
-            .setMaxQueueSize(PASS_QUEUE))
-        .setMaxRequestTime((int) routes.originTimeout().toMillis())
-        .setRewriteHostHeader(true)
-        .setReuseXForwarded(true)
-        .addRequestHeader(Headers.VIA, ExchangeAttributes.constant(OriginClient.VIA))
-        .setNext(ResponseCodeHandler.HANDLE_404)
-        .build();
+    // On the origin client's pool: one connection budget and one wait queue for loads and pass-through.
+    HttpHandler passThrough = new PassThrough(routes.originClient(), routes.origin(), routes.originTimeout(),
+        routes.metrics());
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), routes.passCookies(), routes.policy(),
         passThrough, key -> routes.purge().purge(key), routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
@@ -84,7 +70,7 @@ public final class HttpServer implements AutoCloseable {
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
     HttpHandler router = exchange -> {
-      if (refusedFraming(exchange)) {
+      if (refusedFraming(exchange, routes.maxHeaderLine(), routes.metrics())) {
         return;
       }
       String path = exchange.getRequestPath();
@@ -123,15 +109,20 @@ public final class HttpServer implements AutoCloseable {
    * says to refuse, before any handler reads its body; returns whether it did. Each one closes the
    * connection: what follows on it cannot be trusted to be a request.
    */
-  private static boolean refusedFraming(HttpServerExchange exchange) {
+  private static boolean refusedFraming(HttpServerExchange exchange, int maxHeaderLine, Metrics metrics) {
     int status = 0;
     String reason = null;
+    String longLine = longHeaderLine(exchange, maxHeaderLine);
     if (!exchange.getProtocol().toString().startsWith("HTTP/1.")) {
       // RFC 9110 §6.2: Undertow passes "HTTP/0.9" on and would answer it with headers, as 1.x.
       // (Other unknown versions, e.g. HTTP/9.9, it has already turned into HTTP/1.1.)
       exchange.setProtocol(Protocols.HTTP_1_1);
       status = StatusCodes.HTTP_VERSION_NOT_SUPPORTED;
       reason = "only HTTP/1.x is supported";
+    } else if (longLine != null) {
+      // nginx refuses a header line longer than its buffer (8k by default) likewise; RFC 6585 §5.
+      status = StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE;
+      reason = "header line " + longLine + " longer than " + maxHeaderLine + " bytes";
     } else if (exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING)) {
       List<String> codings = new ArrayList<>();
       for (String value : exchange.getRequestHeaders().get(Headers.TRANSFER_ENCODING)) {
@@ -160,7 +151,21 @@ public final class HttpServer implements AutoCloseable {
     exchange.setPersistent(false);
     exchange.getResponseHeaders().put(ResponseWriter.X_CACHE, Source.PASS.header());
     Responses.text(exchange, status, reason);
+    metrics.refused(status);
     return true;
+  }
+
+  /** The name of the first header whose line ({@code name: value}) is longer than {@code max}, or null. */
+  private static String longHeaderLine(HttpServerExchange exchange, int max) {
+    for (HeaderValues values : exchange.getRequestHeaders()) {
+      int name = values.getHeaderName().length();
+      for (String value : values) {
+        if (name + 2 + value.length() > max) {
+          return values.getHeaderName().toString();
+        }
+      }
+    }
+    return null;
   }
 
   /** The bound port (useful when started with port 0). */

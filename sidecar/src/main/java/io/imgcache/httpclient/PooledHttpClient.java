@@ -18,8 +18,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.commons.pool2.impl.GenericKeyedObjectPool;
 import org.apache.commons.pool2.impl.GenericKeyedObjectPoolConfig;
+import org.xnio.IoUtils;
 import org.xnio.XnioWorker;
 
 /**
@@ -36,14 +38,31 @@ public final class PooledHttpClient implements AutoCloseable {
   private final ConnectionFactory factory;
   private final GenericKeyedObjectPool<URI, ClientConnection> pool;
   private final ThreadPoolExecutor borrowers;
+  private final ConnectionBudget budget; // null: none
 
   /**
    * @param name names the borrow threads, e.g. "origin" or "peer"
    * @param worker the XNIO worker whose IO threads run the connections; owned by the caller
    */
   public PooledHttpClient(String name, XnioWorker worker, ByteBufferPool buffers, PoolSettings settings) {
+    this(name, worker, buffers, settings, null);
+  }
+
+  /**
+   * A client whose every request first takes a permit of {@code budget} (waiting in its queue when
+   * all are held) and keeps it until its connection is back in the pool or closed, so that at most
+   * {@code budget.permits()} connections are busy and, the pool holding no more than that, open.
+   * {@code settings.maxPerTarget()} must equal the permits (a budget serves one target). Null: no
+   * budget; requests wait up to the pool's borrow timeout instead.
+   */
+  public PooledHttpClient(String name, XnioWorker worker, ByteBufferPool buffers, PoolSettings settings,
+      ConnectionBudget budget) {
+    checkArgument(budget == null || budget.permits() == settings.maxPerTarget(),
+        "budget permits (%s) must equal maxPerTarget (%s)", budget == null ? 0 : budget.permits(),
+        settings.maxPerTarget());
     this.name = name;
     this.settings = settings;
+    this.budget = budget;
     this.factory = new ConnectionFactory(worker, buffers, settings.connectTimeout());
     GenericKeyedObjectPoolConfig<ClientConnection> config = new GenericKeyedObjectPoolConfig<>();
     config.setMaxTotalPerKey(settings.maxPerTarget());
@@ -92,19 +111,90 @@ public final class PooledHttpClient implements AutoCloseable {
       Duration timeout, long maxBody) {
     checkArgument(headers.size() % 2 == 0, "headers must alternate name and value, got %s items", headers.size());
     CompletableFuture<HttpResponse> result = new CompletableFuture<>();
+    lease(target).whenComplete((lease, failure) -> {
+      if (failure != null) {
+        result.completeExceptionally(failure);
+        return;
+      }
+      new Exchange(lease.connection(), method, target, path, headers, timeout.toNanos(), maxBody, result,
+          lease::release).start();
+    });
+    return result;
+  }
+
+  /**
+   * A connection to {@code target} for the caller's own exchange (a streamed pass-through): a
+   * budget permit first (queued while all are held), then an idle connection or a new one. The
+   * caller must touch the connection on its IO thread only and end with exactly one {@link
+   * Lease#release}. Fails with an {@link HttpClientException} (queue full or timed out, cannot
+   * connect). Never blocks; may complete on an IO thread, a borrow thread or the budget's timer.
+   */
+  public CompletableFuture<Lease> lease(URI target) {
+    if (budget == null) {
+      return borrow(target, null);
+    }
+    return budget.acquire().thenCompose(permit -> borrow(target, permit));
+  }
+
+  /** A borrowed connection and the budget permit it holds; see {@link #lease}. Thread-safe. */
+  public final class Lease {
+    private final URI target;
+    private final ClientConnection connection;
+    private final ConnectionBudget.Permit permit; // null without a budget
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    private Lease(URI target, ClientConnection connection, ConnectionBudget.Permit permit) {
+      this.target = target;
+      this.connection = connection;
+      this.permit = permit;
+    }
+
+    public ClientConnection connection() {
+      return connection;
+    }
+
+    /**
+     * Gives the connection back ({@code reusable}: after a complete, clean exchange) or closes it,
+     * then frees the permit; only the first call counts. Call it on the connection's IO thread: a
+     * connection that is not reused is closed right here, before the permit lets the next request
+     * open one, so that the target never sees more connections than the budget.
+     */
+    public void release(boolean reusable) {
+      if (!released.compareAndSet(false, true)) {
+        return;
+      }
+      boolean keep = reusable && connection.isOpen();
+      if (!keep) {
+        IoUtils.safeClose(connection);
+      }
+      PooledHttpClient.this.release(target, connection, keep);
+      if (permit != null) {
+        permit.release();
+      }
+    }
+  }
+
+  private CompletableFuture<Lease> borrow(URI target, ConnectionBudget.Permit permit) {
+    CompletableFuture<Lease> result = new CompletableFuture<>();
     ClientConnection idle = pool.getNumIdle(target) > 0 ? borrowIdle(target) : null;
     if (idle != null) {
       // The common case under load: a warm connection, taken without a thread hop.
-      new Exchange(idle, method, target, path, headers, timeout.toNanos(), maxBody, result,
-          reusable -> release(target, idle, reusable)).start();
+      result.complete(new Lease(target, idle, permit));
       return result;
     }
     try {
-      borrowers.execute(() -> borrowAndSend(method, target, path, headers, timeout, maxBody, result));
+      borrowers.execute(() -> borrowBlocking(target, permit, result));
     } catch (RejectedExecutionException e) {
-      result.completeExceptionally(new HttpClientException(Kind.CONNECT, name + " client is closed", e));
+      fail(result, permit, new HttpClientException(Kind.CONNECT, name + " client is closed", e));
     }
     return result;
+  }
+
+  private static void fail(CompletableFuture<Lease> result, ConnectionBudget.Permit permit, Throwable failure) {
+    if (permit != null) {
+      permit.release();
+    }
+    result.completeExceptionally(failure);
   }
 
   /**
@@ -122,25 +212,23 @@ public final class PooledHttpClient implements AutoCloseable {
     }
   }
 
-  private void borrowAndSend(HttpString method, URI target, String path, List<String> headers, Duration timeout,
-      long maxBody, CompletableFuture<HttpResponse> result) {
+  private void borrowBlocking(URI target, ConnectionBudget.Permit permit, CompletableFuture<Lease> result) {
     ClientConnection connection;
     try {
       connection = pool.borrowObject(target);
     } catch (NoSuchElementException e) {
-      result.completeExceptionally(new HttpClientException(Kind.POOL_EXHAUSTED, "no connection to " + target
+      fail(result, permit, new HttpClientException(Kind.POOL_EXHAUSTED, "no connection to " + target
           + " free within " + settings.borrowTimeout().toMillis() + "ms", e));
       return;
     } catch (HttpClientException e) {
-      result.completeExceptionally(e);
+      fail(result, permit, e);
       return;
     } catch (Exception e) {
-      result.completeExceptionally(new HttpClientException(Kind.CONNECT,
+      fail(result, permit, new HttpClientException(Kind.CONNECT,
           "cannot connect to " + target + ": " + e.getMessage(), e));
       return;
     }
-    new Exchange(connection, method, target, path, headers, timeout.toNanos(), maxBody, result,
-        reusable -> release(target, connection, reusable)).start();
+    result.complete(new Lease(target, connection, permit));
   }
 
   private void release(URI target, ClientConnection connection, boolean reusable) {

@@ -59,6 +59,29 @@ public final class Metrics {
       .classicOnly()
       .classicUpperBounds(LATENCY_BUCKETS)
       .register(registry);
+  private final Counter originQueueWaits = Counter.builder()
+      .name("imgcache_origin_queue_waits")
+      .help("Origin requests (loads and pass-through) that found every connection busy and queued")
+      .register(registry);
+  private final Counter originQueueTimeouts = Counter.builder()
+      .name("imgcache_origin_queue_timeouts")
+      .help("Queued origin requests that got no connection within origin.queue-timeout (answered 503)")
+      .register(registry);
+  private final Counter originQueueRejects = Counter.builder()
+      .name("imgcache_origin_queue_rejects")
+      .help("Origin requests refused at once because origin.max-queued requests were waiting (answered 503)")
+      .register(registry);
+  private final Histogram originQueueWait = Histogram.builder()
+      .name("imgcache_origin_queue_wait_seconds")
+      .help("Time a queued origin request waited for a connection")
+      .classicOnly()
+      .classicUpperBounds(LATENCY_BUCKETS)
+      .register(registry);
+  private final Counter refusedRequests = Counter.builder()
+      .name("imgcache_refused_requests")
+      .help("Requests the node refused for their framing before any handler (505 version, 431 header line, ...), by status")
+      .labelNames("code")
+      .register(registry);
   private final Counter coalescedWaits = Counter.builder()
       .name("imgcache_coalesced_waits")
       .help("Requests that joined a load already in flight instead of starting one")
@@ -191,6 +214,49 @@ public final class Metrics {
 
   public void etcdResynced() {
     etcdResyncs.inc();
+  }
+
+  /** A request was refused for its framing (HTTP version, header line, body framing) with {@code status}. */
+  public void refused(int status) {
+    refusedRequests.labelValues(String.valueOf(status)).inc();
+  }
+
+  /** An origin request queued for a connection. */
+  public void originQueued() {
+    originQueueWaits.inc();
+  }
+
+  /** A queued origin request got its connection after {@code nanos}. */
+  public void originQueueWaited(long nanos) {
+    originQueueWait.observe(nanos / 1e9);
+  }
+
+  public void originQueueTimedOut() {
+    originQueueTimeouts.inc();
+  }
+
+  public void originQueueRejected() {
+    originQueueRejects.inc();
+  }
+
+  /**
+   * Exports the origin queue's length ({@code imgcache_origin_queue_length}) and the origin
+   * connections in use ({@code imgcache_origin_connections_in_use}), read at scrape time.
+   */
+  public void registerOriginQueue(java.util.function.IntSupplier length, java.util.function.IntSupplier inUse,
+      int limit) {
+    GaugeWithCallback.builder().name("imgcache_origin_queue_length")
+        .help("Origin requests waiting for a connection now")
+        .callback(cb -> cb.call(length.getAsInt()))
+        .register(registry);
+    GaugeWithCallback.builder().name("imgcache_origin_connections_in_use")
+        .help("Origin connections busy now (loads and pass-through), at most imgcache_origin_connections_limit")
+        .callback(cb -> cb.call(inUse.getAsInt()))
+        .register(registry);
+    GaugeWithCallback.builder().name("imgcache_origin_connections_limit")
+        .help("origin.max-connections: the connections the origin may see from this node")
+        .callback(cb -> cb.call(limit))
+        .register(registry);
   }
 
   /**

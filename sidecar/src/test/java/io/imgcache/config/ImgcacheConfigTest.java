@@ -63,10 +63,11 @@ class ImgcacheConfigTest {
   void defaultsAreTheDesignValues() {
     ImgcacheConfig c = ImgcacheConfig.from(ConfigFactory.defaultReference());
 
-    assertEquals(new ImgcacheConfig.Listen("0.0.0.0", 9000), c.listen());
+    assertEquals(new ImgcacheConfig.Listen("0.0.0.0", 9000, 8192), c.listen());
     assertEquals("imgcache2", c.group());
     assertEquals(new ImgcacheConfig.Origin(URI.create("http://127.0.0.1:8000"), Duration.ofSeconds(1),
-        Duration.ofSeconds(10), 64), c.origin());
+        Duration.ofSeconds(10), 64, 1024, Duration.ofSeconds(10)), c.origin());
+    assertEquals(Duration.ofSeconds(22), c.peers().timeout(), "covers an owner's queue + connect + response");
 
     ImgcacheConfig.Cache cache = c.cache();
     assertEquals(64 * MIB, cache.maxBytes());
@@ -83,7 +84,7 @@ class ImgcacheConfigTest {
 
     assertEquals(new ImgcacheConfig.RingSettings(160, Duration.ofSeconds(30)), c.ring());
     assertEquals(ImgcacheConfig.Membership.STATIC, c.membership());
-    assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofMillis(500), Duration.ofSeconds(2),
+    assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofMillis(500), Duration.ofSeconds(22),
         new ImgcacheConfig.Pool(32, 32, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
     assertEquals(new ImgcacheConfig.Etcd(List.of(URI.create("http://127.0.0.1:2379")), "/imgcache2/nodes/",
         Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
@@ -130,6 +131,13 @@ class ImgcacheConfigTest {
       imgcache.origin.timeout                 | imgcache.origin.timeout = soon
       imgcache.origin.max-connections         | imgcache.origin.max-connections = 0
       imgcache.origin.max-connections         | imgcache.origin.max-connections = 10001
+      imgcache.origin.max-queued              | imgcache.origin.max-queued = -1
+      imgcache.origin.queue-timeout           | imgcache.origin.queue-timeout = 0s
+      imgcache.peers.timeout                  | imgcache.origin.queue-timeout = 12s
+      imgcache.peers.timeout                  | imgcache.peers.timeout = 20s
+      imgcache.peers.timeout                  | imgcache.origin.timeout = 30s
+      imgcache.listen.max-header-line         | imgcache.listen.max-header-line = 100
+      imgcache.listen.max-header-line         | imgcache.listen.max-header-line = 64KiB
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = 0
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = -1
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = 1000

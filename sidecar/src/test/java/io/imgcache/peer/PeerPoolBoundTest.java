@@ -42,7 +42,10 @@ class PeerPoolBoundTest extends ClusterTest {
         // 56 of the 64 callers wait for a connection at any time: on a loaded build machine that
         // may take longer than the 200ms default, and a borrow timeout would be a FALLBACK.
         "imgcache.peers.pool.borrow-timeout", "5s",
-        "imgcache.peers.timeout", "5s"));
+        "imgcache.peers.timeout", "5s",
+        // peers.timeout must cover the owner's queue + connect + origin timeout (start-up checks).
+        "imgcache.origin.timeout", "2s",
+        "imgcache.origin.queue-timeout", "1s"));
     Node via = nodes.get(0);
     Node owner = nodes.get(1);
     List<String> targets = LocalCluster.targetsOwnedBy(via, owner, "/v2/image/png/pool-", KEYS);

@@ -56,9 +56,11 @@ class RingDisagreementTest {
     int[] ports = LocalCluster.freePorts(2);
     List<String> both = List.of(LocalCluster.url(ports[0]), LocalCluster.url(ports[1]));
     a = cluster.startNode(ports[0], both, Map.of("imgcache.ring.vnodes", 160,
-        "imgcache.peers.timeout", PEER_TIMEOUT.toMillis() + "ms"));
+        "imgcache.peers.timeout", PEER_TIMEOUT.toMillis() + "ms", "imgcache.origin.timeout", "2s",
+        "imgcache.origin.queue-timeout", "1s"));
     b = cluster.startNode(ports[1], both, Map.of("imgcache.ring.vnodes", 7,
-        "imgcache.peers.timeout", PEER_TIMEOUT.toMillis() + "ms"));
+        "imgcache.peers.timeout", PEER_TIMEOUT.toMillis() + "ms", "imgcache.origin.timeout", "2s",
+        "imgcache.origin.queue-timeout", "1s"));
   }
 
   @AfterEach

@@ -123,6 +123,12 @@ final class NodeProcess implements AutoCloseable {
           "-Dimgcache.shutdown.deregister-wait=500ms",
           "-Dimgcache.health.interval=500ms",
           "-Dimgcache.health.timeout=300ms",
+          // NodeProcessIT times fail-over with a 2 s peer timeout; it must cover the owner's
+          // origin queue + connect + response (start-up checks), so these are short too.
+          "-Dimgcache.peers.timeout=2s",
+          "-Dimgcache.origin.timeout=1s",
+          "-Dimgcache.origin.queue-timeout=500ms",
+          "-Dimgcache.origin.connect-timeout=300ms",
           "-Dimgcache.etcd.lease-ttl=10s",
           "-Xmx256m",
           // Diagnostics only: tells a JVM stalled in GC from a slow code path when a timing fails.
