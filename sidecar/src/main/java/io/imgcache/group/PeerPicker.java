@@ -58,5 +58,12 @@ public interface PeerPicker {
      * Completes like {@link #fetch}.
      */
     CompletableFuture<CachedResponse> loadFor(Request request);
+
+    /**
+     * Fails every request to this peer still in flight with a {@code PeerException}, so that
+     * their callers fall back now rather than at the peer timeout: called when the peer leaves
+     * the ring (the health monitor found it unresponsive, or it deregistered). Non-blocking.
+     */
+    default void abandonInFlight() {}
   }
 }

@@ -15,7 +15,9 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Asks one peer for keys over the shared pooled client. Thread-safe and non-blocking; never
@@ -34,6 +36,8 @@ final class PeerClient implements PeerPicker.Peer {
   private final long maxBody;
   private final CachePolicy policy;
   private final Metrics metrics;
+  /** Answers not yet given; removed when they complete. */
+  private final Set<CompletableFuture<CachedResponse>> inFlight = ConcurrentHashMap.newKeySet();
 
   PeerClient(String url, String self, String group, PooledHttpClient client, String token, Duration timeout,
       Duration warmupTimeout, long maxBody, CachePolicy policy, Metrics metrics) {
@@ -88,8 +92,25 @@ final class PeerClient implements PeerPicker.Peer {
     return fetch(request, loadForHeaders, timeout);
   }
 
+  @Override
+  public void abandonInFlight() {
+    PeerException left = new PeerException("peer " + url + " left the ring", null, false);
+    for (CompletableFuture<CachedResponse> answer : List.copyOf(inFlight)) {
+      answer.completeExceptionally(left); // the exchange itself ends at its own timeout
+    }
+  }
+
   /** Sends the client's forwarded headers, then the protocol's own (token, cached-only). */
   private CompletableFuture<CachedResponse> fetch(Request request, List<String> protocolHeaders, Duration limit) {
+    CompletableFuture<CachedResponse> answer = exchange(request, protocolHeaders, limit);
+    if (!answer.isDone()) {
+      inFlight.add(answer);
+      answer.whenComplete((r, e) -> inFlight.remove(answer));
+    }
+    return answer;
+  }
+
+  private CompletableFuture<CachedResponse> exchange(Request request, List<String> protocolHeaders, Duration limit) {
     long start = System.nanoTime();
     List<String> requestHeaders = new ArrayList<>(request.headers().size() + protocolHeaders.size());
     requestHeaders.addAll(request.headers());

@@ -35,6 +35,13 @@ public final class RingPeers implements PeerPicker {
     this.connect = connect;
     this.warmupNanos = warmupWindow.toNanos();
     this.nanoClock = nanoClock;
+    // A peer that leaves the ring (held unhealthy, deregistered) will not answer what is waiting
+    // on it in time: let those callers fall back now, not at peers.timeout.
+    cluster.addListener(snapshot -> peers.forEach((url, peer) -> {
+      if (!snapshot.ring().members().contains(url)) {
+        peer.abandonInFlight();
+      }
+    }));
   }
 
   @Override
