@@ -38,6 +38,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code membership = etcd} (DESIGN §7) against a real single-member etcd: registration layout and
  * lease, joins and graceful leaves reaching every ring, a lease revoked behind a node's back, and an
  * etcd outage under client load.
+ *
+ * <p>Timing: waits are deadline polls (generous, so a busy CI machine only makes them slower) and
+ * the figures are printed; what is asserted is how a change travelled (the watch, not a relist; the
+ * lease kept, not re-granted), which load cannot change. The one latency bound asserted is the
+ * regression bound of {@link #afterALongEtcdOutageANodeSeesANewMemberSoonAfterEtcdAnswers}, several
+ * times what it takes.
  */
 class EtcdMembershipTest {
   /**
@@ -52,12 +58,14 @@ class EtcdMembershipTest {
    */
   static final Duration LONG_OUTAGE = Duration.ofSeconds(20);
   /**
-   * The deadline for seeing a new member after a long outage. The target is 2 s; the margin is for a
-   * loaded 2-core CI machine. Before the fix it took 5 to 12 s.
+   * The deadline for seeing a new member after a long outage: the 2 s target plus 1 s for a loaded
+   * CI machine. It takes 0.1 to 0.3 s on an idle one; before the fix, 4 to 7 s after a 20 s outage.
    */
-  static final Duration RECOVERY_BOUND = Duration.ofSeconds(5);
-  /** Joins and graceful leaves must reach every ring within this (the bound). */
-  static final Duration MEMBERSHIP_CHANGE_BOUND = Duration.ofSeconds(1);
+  static final Duration RECOVERY_BOUND = Duration.ofSeconds(3);
+  /** How long a membership change may take to reach every ring before a test gives up on it. */
+  static final Duration CHANGE_DEADLINE = Duration.ofSeconds(10);
+  /** {@code imgcache.etcd.lease-ttl}'s default, which the tests that do not set it get. */
+  static final Duration DEFAULT_TTL = Duration.ofSeconds(10);
 
   @RegisterExtension
   static final EtcdExtension etcd = EtcdExtension.single();
@@ -119,36 +127,42 @@ class EtcdMembershipTest {
     }
   }
 
+  /**
+   * Joins and graceful leaves reach every ring through the watch: no node lists the prefix again for
+   * them (a relist would mean a watch that failed, or a poll, and take a backoff's time). The times
+   * are printed; the issue's target is 1 s.
+   */
   @Test
-  void joinsAndGracefulLeavesReachEveryRingWithinOneSecond() throws Exception {
+  void joinsAndGracefulLeavesReachEveryRingThroughTheWatch() throws Exception {
     List<Node> running = new ArrayList<>(List.of(nodes.start(Map.of()), nodes.start(Map.of()),
         nodes.start(Map.of())));
-    await("three nodes in every ring", Duration.ofSeconds(10),
+    await("three nodes in every ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
+    List<Node> firstThree = List.copyOf(running);
+    Map<String, Double> resyncs = resyncs(firstThree);
 
-    long joinStart = System.nanoTime();
     Node fourth = nodes.start(Map.of());
     running.add(fourth);
-    await("the fourth node in every ring", Duration.ofSeconds(10),
+    Duration join = await("the fourth node in every ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
-    Duration join = Duration.ofNanos(System.nanoTime() - joinStart);
     System.out.printf("etcd membership: a fourth node was in all four rings %d ms after Node.start%n",
         join.toMillis());
-    assertTrue(join.compareTo(MEMBERSHIP_CHANGE_BOUND) <= 0, "join took " + join.toMillis() + " ms");
     assertTrue(fourth.ready());
+    assertEquals(resyncs, resyncs(firstThree), "the others learned of the join from their watch, not a relist");
 
     Node leaving = running.get(1);
     String leavingKey = key(leaving);
     running.remove(leaving);
-    long leaveStart = System.nanoTime();
+    List<Node> stayingOfFirstThree = firstThree.stream().filter(n -> n != leaving).toList();
+    Map<String, Double> resyncsBeforeLeave = resyncs(stayingOfFirstThree);
     Thread closer = nodes.stopInBackground(leaving);
-    await("the closed node out of every other ring", Duration.ofSeconds(10),
+    Duration leave = await("the closed node out of every other ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
-    Duration leave = Duration.ofNanos(System.nanoTime() - leaveStart);
     assertFalse(nodes.registrations().containsKey(leavingKey), "deregistered: key gone from etcd");
     System.out.printf("etcd membership: a closing node left every other ring %d ms after close() began%n",
         leave.toMillis());
-    assertTrue(leave.compareTo(MEMBERSHIP_CHANGE_BOUND) <= 0, "leave took " + leave.toMillis() + " ms");
+    assertEquals(resyncsBeforeLeave, resyncs(stayingOfFirstThree),
+        "the others learned of the leave from their watch, not a relist");
     closer.join(Duration.ofSeconds(30).toMillis());
     assertFalse(closer.isAlive(), "close() returned");
 
@@ -167,20 +181,16 @@ class EtcdMembershipTest {
     Node victim = three.get(0);
     long old = before.get(key(victim));
 
-    long revokeStart = System.nanoTime();
     etcd.cluster().etcdctl("lease", "revoke", Long.toHexString(old)).checkOk();
-    await("the victim registered again with a new lease", Duration.ofSeconds(10), () -> {
+    Duration reRegister = await("the victim registered again with a new lease", CHANGE_DEADLINE, () -> {
       long lease = nodes.leaseOf(key(victim));
       return lease != 0 && lease != old;
     });
-    Duration reRegister = Duration.ofNanos(System.nanoTime() - revokeStart);
     System.out.printf("etcd membership: a node re-registered %d ms after its lease was revoked from outside%n",
         reRegister.toMillis());
-    assertTrue(reRegister.compareTo(Duration.ofSeconds(5)) <= 0, "re-registration took " + reRegister.toMillis()
-        + " ms");
 
     assertEquals(3, nodes.registrations().size());
-    awaitNoLeakedLease(Duration.ofSeconds(2));
+    awaitNoLeakedLease(DEFAULT_TTL);
     Map<String, Long> after = nodes.leasesByKey();
     for (Node n : three) {
       if (n != victim) {
@@ -210,9 +220,9 @@ class EtcdMembershipTest {
     Duration back = await("the victim's key back under its lease", Duration.ofSeconds(10),
         () -> nodes.leaseOf(key(victim)) == old);
     System.out.printf("etcd membership: a node put its deleted key back %d ms after the delete%n", back.toMillis());
-    // The default 10 s TTL would keep a forgotten second lease listed far longer than this.
-    awaitNoLeakedLease(Duration.ofSeconds(2));
+    awaitNoLeakedLease(DEFAULT_TTL);
     assertTrue(nodes.leases().contains(old), "the lease it still held was kept, not replaced");
+    assertEquals(1.0, metric(victim, "imgcache_etcd_lease_grants_total"), "no second lease was granted");
     await("every ring whole again", Duration.ofSeconds(10),
         () -> three.stream().allMatch(n -> ring(n).equals(urls(three))));
   }
@@ -290,8 +300,7 @@ class EtcdMembershipTest {
                 && three.stream().allMatch(n -> metric(n, "imgcache_etcd_up") == 1.0);
           });
       assertEquals(registered, nodes.registrations());
-      // Well below the 5 s TTL: a lease left behind would still be listed.
-      Duration leasesWhole = awaitNoLeakedLease(Duration.ofSeconds(2)).plus(reRegistered);
+      Duration leasesWhole = awaitNoLeakedLease(Duration.ofSeconds(5)).plus(reRegistered);
       await("every ring whole after the outage", Duration.ofSeconds(5),
           () -> three.stream().allMatch(n -> ring(n).equals(urls)));
       load.stop.set(true);
@@ -346,8 +355,13 @@ class EtcdMembershipTest {
     assertEquals(lease, nodes.leaseOf(key(node)), "its key stayed under the lease it held: it never lapsed");
   }
 
-  /** Polls until etcd holds exactly the leases the registrations are attached to, one per key. */
-  private Duration awaitNoLeakedLease(Duration timeout) {
+  /**
+   * Polls until etcd holds exactly the leases the registrations are attached to, one per key. A
+   * leaked lease is listed until its TTL runs out, so the deadline is one second short of {@code
+   * ttl}: a machine too busy to poll within it can hide a leak, never invent one.
+   */
+  private Duration awaitNoLeakedLease(Duration ttl) {
+    Duration timeout = ttl.minusSeconds(1);
     try {
       return await("one lease per registered node, none leaked", timeout, () -> {
         Map<String, Long> byKey = nodes.leasesByKey();
@@ -422,6 +436,15 @@ class EtcdMembershipTest {
         failures.add(failure);
       }
     }
+  }
+
+  /** Node URL → how many times it listed the prefix ({@code imgcache_etcd_resyncs_total}). */
+  private static Map<String, Double> resyncs(List<Node> of) {
+    Map<String, Double> out = new TreeMap<>();
+    for (Node n : of) {
+      out.put(url(n), metric(n, "imgcache_etcd_resyncs_total"));
+    }
+    return out;
   }
 
   private static String originUrl() {
