@@ -248,8 +248,8 @@ public final class Node implements AutoCloseable {
 
   private static Membership etcdMembership(ImgcacheConfig config, Metrics metrics) {
     ImgcacheConfig.Etcd etcd = config.etcd();
-    return new EtcdMembership(EtcdClients.create(etcd), config.selfUrl().toString(), etcd.prefix(),
-        etcd.leaseTtl(), new EtcdMembership.EtcdEvents() {
+    return new EtcdMembership(() -> EtcdClients.create(etcd), config.selfUrl().toString(), etcd.prefix(),
+        etcd.leaseTtl(), System::nanoTime, new EtcdMembership.EtcdEvents() {
           @Override
           public void reachable(boolean up) {
             metrics.etcdUp(up);

@@ -5,8 +5,10 @@ import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -22,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * peer pool cannot make a live peer look dead.
  *
  * <p>All decisions run on the monitor's one thread; {@link #reportFailure} only hands over.
+ *
+ * <p>Time: decisions count rounds and reports, never time. {@link #start} runs a probe round every
+ * {@code interval} (fixed delay); so a dead peer leaves within interval × unhealthy-threshold +
+ * timeout. Tests run rounds themselves ({@link #probeRound}) instead of waiting for the schedule.
  */
 public final class HealthMonitor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HealthMonitor.class);
@@ -58,6 +64,7 @@ public final class HealthMonitor implements AutoCloseable {
     this.thread = executor;
   }
 
+  /** Runs a probe round now and then every {@code interval}. Call once. */
   public void start() {
     thread.scheduleWithFixedDelay(this::probeAll, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -67,18 +74,44 @@ public final class HealthMonitor implements AutoCloseable {
     execute(() -> record(peer, false));
   }
 
-  private void probeAll() {
+  /**
+   * Runs one probe round on the monitor's thread, as the schedule does. Non-blocking; any thread.
+   *
+   * @return completes once every probe of the round has been answered (or timed out) and recorded;
+   *     completes exceptionally if the monitor is closed first
+   */
+  CompletableFuture<Void> probeRound() {
+    CompletableFuture<Void> round = new CompletableFuture<>();
+    if (!execute(() -> probeAll().whenComplete((ok, failure) -> round.complete(null)))) {
+      round.completeExceptionally(new IllegalStateException("health monitor closed"));
+    }
+    return round;
+  }
+
+  /** Sends this round's probes; the result completes once each answer is recorded. */
+  private CompletableFuture<Void> probeAll() {
     Cluster.Snapshot snapshot = cluster.snapshot();
     Set<String> members = snapshot.members();
     states.retain(members);
+    List<CompletableFuture<Void>> recorded = new ArrayList<>();
     for (String member : members) {
       if (member.equals(snapshot.self())) {
         continue;
       }
+      CompletableFuture<Void> done = new CompletableFuture<>();
+      recorded.add(done);
       probes.get(URI.create(member), PeerProtocol.HEALTH_PATH, NO_HEADERS, timeout, 1024)
-          .whenComplete((response, failure) ->
-              execute(() -> record(member, failure == null && response.status() == 200)));
+          .whenComplete((response, failure) -> {
+            boolean handedOver = execute(() -> {
+              record(member, failure == null && response.status() == 200);
+              done.complete(null);
+            });
+            if (!handedOver) {
+              done.complete(null); // closed meanwhile: nothing is recorded any more
+            }
+          });
     }
+    return CompletableFuture.allOf(recorded.toArray(CompletableFuture[]::new));
   }
 
   private void record(String peer, boolean ok) {
@@ -101,11 +134,13 @@ public final class HealthMonitor implements AutoCloseable {
     }
   }
 
-  private void execute(Runnable task) {
+  /** Hands {@code task} to the monitor's thread; false if the monitor is closed. */
+  private boolean execute(Runnable task) {
     try {
       thread.execute(task);
+      return true;
     } catch (RejectedExecutionException e) {
-      // closed
+      return false;
     }
   }
 

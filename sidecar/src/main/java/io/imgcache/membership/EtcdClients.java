@@ -22,6 +22,8 @@ public final class EtcdClients {
         // etcd 3.4 answers pings more often than every 5 s with GOAWAY too_many_pings.
         .keepaliveTime(Duration.ofSeconds(30))
         .keepaliveTimeout(Duration.ofSeconds(10))
+        // Retries calls on the same channel only; it does not shorten the channel's own reconnect
+        // backoff after an outage (EtcdMembership replaces the client for that, see ReconnectingClient).
         .retryMaxDuration(Duration.ofSeconds(5));
     if (!etcd.user().isEmpty()) {
       builder.user(ByteSequence.from(etcd.user(), UTF_8)).password(ByteSequence.from(etcd.password(), UTF_8));

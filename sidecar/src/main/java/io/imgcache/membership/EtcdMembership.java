@@ -27,10 +27,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,14 +51,26 @@ import org.slf4j.LoggerFactory;
  * hold it, e.g. renewed by an etcd restart, and our key is off it by then). A failed list or a
  * watch that ends or errs is followed by a new list and watch, with backoff. While etcd is
  * unreachable the last known members stay in force.
+ *
+ * <p>Reconnecting: a call that fails for want of a connection swaps the jetcd client for a fresh one
+ * (at most every {@value #FRESH_CLIENT_MIN_AGE_MS} ms, see {@link ReconnectingClient} for why), and
+ * the list, the watch and the lease are taken up again on it at once: the lease we held is resumed if
+ * etcd still has it, so our key does not disappear when etcd comes back within the lease TTL. That
+ * keeps the gap between connection attempts under 2 s however long etcd was away.
  */
 public final class EtcdMembership implements Membership {
   private static final Logger log = LoggerFactory.getLogger(EtcdMembership.class);
   private static final Duration CALL_TIMEOUT = Duration.ofSeconds(3);
   private static final long MIN_BACKOFF_MS = 200;
   private static final long MAX_BACKOFF_MS = 2_000;
+  /**
+   * The youngest client replaced after a failed call. Below the 3 s call timeout, so that while etcd
+   * is away each client gets one call; a fresh channel's own retries (about 1 s and 2.6 s after its
+   * first attempt) fill the time in between.
+   */
+  static final long FRESH_CLIENT_MIN_AGE_MS = 2_000;
 
-  private final Client client;
+  private final ReconnectingClient client;
   private final String selfUrl;
   private final ByteSequence prefix;
   private final ByteSequence selfKey;
@@ -73,13 +88,14 @@ public final class EtcdMembership implements Membership {
   // A lease given up on (keep-alive ended) that etcd may still hold, e.g. one an etcd restart renewed:
   // revoked once our key has moved to the new lease, so revoking it deletes nothing.
   private long lostLeaseId;
-  private CloseableClient keepAlive;
+  private CloseableClient keepAlive; // non-null exactly while registered
+  private int keepAliveGeneration; // bumped when a keep-alive is dropped: its observer's late news is ignored
   private Watch.Watcher watcher;
   private int watchGeneration;
   private long registerBackoff = MIN_BACKOFF_MS;
   private long syncBackoff = MIN_BACKOFF_MS;
-  private boolean registerScheduled;
-  private boolean syncScheduled;
+  private ScheduledFuture<?> pendingRegister; // null unless a register() is scheduled
+  private ScheduledFuture<?> pendingSync; // null unless a sync() is scheduled
   private Boolean reachable; // null until the first call
 
   /** What an etcd membership reports, for metrics. Called on the etcd thread. */
@@ -92,11 +108,14 @@ public final class EtcdMembership implements Membership {
   }
 
   /**
-   * @param client a jetcd client this membership owns and closes
+   * @param clients builds the jetcd clients this membership uses, owns and closes: the first at
+   *     start, a fresh one after etcd could not be reached (see the class comment)
    * @param prefix e.g. {@code /imgcache2/nodes/}
+   * @param nanoClock usually {@code System::nanoTime}; ages the jetcd client
    */
-  public EtcdMembership(Client client, String selfUrl, String prefix, Duration leaseTtl, EtcdEvents events) {
-    this.client = client;
+  public EtcdMembership(Supplier<Client> clients, String selfUrl, String prefix, Duration leaseTtl,
+      LongSupplier nanoClock, EtcdEvents events) {
+    this.client = new ReconnectingClient(clients, Duration.ofMillis(FRESH_CLIENT_MIN_AGE_MS), nanoClock);
     this.selfUrl = selfUrl;
     this.prefix = bytes(prefix);
     this.selfKey = bytes(prefix + selfUrl.replace('/', '_'));
@@ -136,9 +155,9 @@ public final class EtcdMembership implements Membership {
   // ---- registration --------------------------------------------------------------------------
 
   private void register() {
-    registerScheduled = false;
-    if (closing) {
-      return;
+    pendingRegister = null;
+    if (closing || keepAlive != null) {
+      return; // shutting down, or registered already (a task scheduled before a reconnect did it)
     }
     try {
       if (resumeLostLease()) {
@@ -147,11 +166,13 @@ public final class EtcdMembership implements Membership {
       revokeQuietly();
       // With a gRPC deadline: a grant we gave up on must not wait for etcd and be granted later, a
       // lease nobody keeps or revokes (one per failed attempt showed up after an etcd outage).
-      long granted = call(client.getLeaseClient().grant(leaseTtlSeconds, CALL_TIMEOUT.toMillis(),
+      long granted = call(client.get().getLeaseClient().grant(leaseTtlSeconds, CALL_TIMEOUT.toMillis(),
           TimeUnit.MILLISECONDS)).getID();
       leaseId = granted;
-      call(client.getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(granted).build()));
-      keepAlive = client.getLeaseClient().keepAlive(granted, new KeepAliveObserver(granted));
+      call(client.get().getKVClient().put(selfKey, bytes(selfUrl),
+          PutOption.builder().withLeaseId(granted).build()));
+      keepAlive = client.get().getLeaseClient().keepAlive(granted,
+          new KeepAliveObserver(granted, keepAliveGeneration));
       events.leaseGranted();
       registerBackoff = MIN_BACKOFF_MS;
       reachable(true);
@@ -159,19 +180,19 @@ public final class EtcdMembership implements Membership {
           leaseTtlSeconds);
       revokeLostLease();
     } catch (Exception e) {
-      reachable(false, e);
-      scheduleRegister();
+      if (!failed(e)) {
+        scheduleRegister();
+      }
     }
   }
 
   private void scheduleRegister() {
-    if (closing || registerScheduled) {
+    if (closing || pendingRegister != null) {
       return;
     }
-    registerScheduled = true;
     long delay = registerBackoff;
     registerBackoff = Math.min(MAX_BACKOFF_MS, registerBackoff * 2);
-    thread.schedule(this::register, delay, TimeUnit.MILLISECONDS);
+    pendingRegister = thread.schedule(this::register, delay, TimeUnit.MILLISECONDS);
   }
 
   /** The lease is gone (expired, revoked from outside): register afresh. */
@@ -180,10 +201,20 @@ public final class EtcdMembership implements Membership {
       return; // an old lease's late news, a re-registration already under way, or shutting down
     }
     log.warn("etcd lease {} lost ({}); registering again", Long.toHexString(lost), why);
-    closeKeepAlive();
-    leaseId = 0;
-    lostLeaseId = lost;
+    dropRegistration();
     scheduleRegister();
+  }
+
+  /**
+   * Gives up the keep-alive and remembers the lease as lost, to be resumed by the next {@link
+   * #register} if etcd still holds it.
+   */
+  private void dropRegistration() {
+    closeKeepAlive();
+    if (leaseId != 0) {
+      lostLeaseId = leaseId;
+      leaseId = 0;
+    }
   }
 
   /**
@@ -196,13 +227,20 @@ public final class EtcdMembership implements Membership {
       return false;
     }
     long lost = lostLeaseId;
-    if (call(client.getLeaseClient().timeToLive(lost, LeaseOption.DEFAULT)).getTTL() <= 0) {
+    if (call(client.get().getLeaseClient().timeToLive(lost, LeaseOption.DEFAULT)).getTTL() <= 0) {
       return false; // expired or revoked: grant a new one (revokeLostLease finds nothing to do)
     }
-    call(client.getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(lost).build()));
+    call(client.get().getKVClient().put(selfKey, bytes(selfUrl), PutOption.builder().withLeaseId(lost).build()));
+    // A lease granted by an attempt that failed after the grant: our key is off it now, so revoking
+    // it deletes nothing, and nobody would keep it alive.
+    long halfMade = leaseId;
     leaseId = lost;
     lostLeaseId = 0;
-    keepAlive = client.getLeaseClient().keepAlive(lost, new KeepAliveObserver(lost));
+    if (halfMade != 0 && halfMade != lost) {
+      revokeQuietly(halfMade);
+    }
+    keepAlive = client.get().getLeaseClient().keepAlive(lost,
+        new KeepAliveObserver(lost, keepAliveGeneration));
     registerBackoff = MIN_BACKOFF_MS;
     reachable(true);
     log.info("re-registered {} in etcd under its previous lease {}", selfKey(), Long.toHexString(lost));
@@ -213,11 +251,7 @@ public final class EtcdMembership implements Membership {
     if (lostLeaseId != 0) {
       long lost = lostLeaseId;
       lostLeaseId = 0;
-      try {
-        call(client.getLeaseClient().revoke(lost));
-      } catch (Exception e) {
-        // Already gone (expired, revoked from outside), or etcd is unreachable: it expires after its TTL.
-      }
+      revokeQuietly(lost);
     }
   }
 
@@ -226,15 +260,20 @@ public final class EtcdMembership implements Membership {
     if (leaseId != 0) {
       long old = leaseId;
       leaseId = 0;
-      try {
-        call(client.getLeaseClient().revoke(old));
-      } catch (Exception e) {
-        // Already gone, or etcd is unreachable: it expires on its own after its TTL.
-      }
+      revokeQuietly(old);
+    }
+  }
+
+  private void revokeQuietly(long lease) {
+    try {
+      call(client.get().getLeaseClient().revoke(lease));
+    } catch (Exception e) {
+      // Already gone (expired, revoked from outside), or etcd is unreachable: it expires after its TTL.
     }
   }
 
   private void closeKeepAlive() {
+    keepAliveGeneration++;
     if (keepAlive != null) {
       keepAlive.close();
       keepAlive = null;
@@ -244,15 +283,17 @@ public final class EtcdMembership implements Membership {
   /** jetcd calls this on its event loop: hand everything to our thread. */
   private final class KeepAliveObserver implements StreamObserver<LeaseKeepAliveResponse> {
     private final long lease;
+    private final int generation;
 
-    KeepAliveObserver(long lease) {
+    KeepAliveObserver(long lease, int generation) {
       this.lease = lease;
+      this.generation = generation;
     }
 
     @Override
     public void onNext(LeaseKeepAliveResponse response) {
       if (response.getTTL() <= 0) {
-        submit(() -> leaseLost(lease, "keep-alive answered TTL " + response.getTTL()));
+        lost("keep-alive answered TTL " + response.getTTL());
       }
     }
 
@@ -260,13 +301,23 @@ public final class EtcdMembership implements Membership {
     public void onError(Throwable t) {
       // Transient stream errors are retried by jetcd itself; only a missing lease is final.
       if (t instanceof EtcdException e && e.getErrorCode() == ErrorCode.NOT_FOUND) {
-        submit(() -> leaseLost(lease, "not found"));
+        lost("not found");
       }
     }
 
     @Override
     public void onCompleted() {
-      submit(() -> leaseLost(lease, "keep-alive ended"));
+      lost("keep-alive ended");
+    }
+
+    private void lost(String why) {
+      // A dropped keep-alive's news comes late, e.g. from a replaced client after the same lease was
+      // resumed on the fresh one: it must not take the resumed registration down.
+      submit(() -> {
+        if (generation == keepAliveGeneration) {
+          leaseLost(lease, why);
+        }
+      });
     }
   }
 
@@ -274,20 +325,21 @@ public final class EtcdMembership implements Membership {
 
   /** Lists the prefix, publishes the members, and watches from the listed revision + 1. */
   private void sync() {
-    syncScheduled = false;
+    pendingSync = null;
     if (closing) {
       return;
     }
     closeWatcher();
     try {
-      GetResponse listed = call(client.getKVClient().get(prefix, GetOption.builder().isPrefix(true).build()));
+      GetResponse listed = call(client.get().getKVClient().get(prefix,
+          GetOption.builder().isPrefix(true).build()));
       members.clear();
       for (KeyValue kv : listed.getKvs()) {
         members.put(kv.getKey().toString(UTF_8), kv.getValue().toString(UTF_8));
       }
       long revision = listed.getHeader().getRevision();
       int generation = ++watchGeneration;
-      watcher = client.getWatchClient().watch(prefix,
+      watcher = client.get().getWatchClient().watch(prefix,
           WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
           Watch.listener(
               response -> submit(() -> apply(generation, response)),
@@ -297,24 +349,67 @@ public final class EtcdMembership implements Membership {
       reachable(true);
       events.resynced();
       publish();
-      if (!members.containsKey(selfKey()) && leaseId != 0 && !registerScheduled) {
-        // Listed without our own key although we hold a lease: it was deleted behind our back.
+      if (!members.containsKey(selfKey()) && keepAlive != null) {
+        // Listed without our own key although we are registered: it was deleted behind our back.
         leaseLost(leaseId, "own key missing from the listing");
       }
     } catch (Exception e) {
-      reachable(false, e);
-      scheduleSync();
+      if (!failed(e)) {
+        scheduleSync();
+      }
     }
   }
 
   private void scheduleSync() {
-    if (closing || syncScheduled) {
+    if (closing || pendingSync != null) {
       return;
     }
-    syncScheduled = true;
     long delay = syncBackoff;
     syncBackoff = Math.min(MAX_BACKOFF_MS, syncBackoff * 2);
-    thread.schedule(this::sync, delay, TimeUnit.MILLISECONDS);
+    pendingSync = thread.schedule(this::sync, delay, TimeUnit.MILLISECONDS);
+  }
+
+  // ---- reconnecting --------------------------------------------------------------------------
+
+  /**
+   * Handles a failed call: etcd is unreachable, and if the call failed for want of a connection and
+   * the client is old enough, reconnects.
+   *
+   * @return whether it reconnected (a list and a registration are then already scheduled)
+   */
+  private boolean failed(Exception e) {
+    reachable(false, e);
+    if (closing || !ReconnectingClient.isConnectivityFailure(e) || !client.dueForReplacement()) {
+      return false;
+    }
+    reconnect();
+    return true;
+  }
+
+  /**
+   * Drops the watch and the keep-alive, swaps the client for a fresh one, and lists, watches and
+   * registers again on it at once (no backoff: the fresh channel's first attempt is the point).
+   */
+  private void reconnect() {
+    log.debug("etcd unreachable: replacing the etcd client (replacement {} in this outage)",
+        client.replacements() + 1);
+    closeWatcher();
+    // The keep-alive dies with the old client; the next register() resumes the lease if etcd has it.
+    dropRegistration();
+    cancel(pendingSync);
+    cancel(pendingRegister);
+    pendingSync = null;
+    pendingRegister = null;
+    client.replace();
+    // Listing first, as at start; both on this thread, in this order.
+    pendingSync = thread.schedule(this::sync, 0, TimeUnit.MILLISECONDS);
+    pendingRegister = thread.schedule(this::register, 0, TimeUnit.MILLISECONDS);
+  }
+
+  private static void cancel(ScheduledFuture<?> task) {
+    if (task != null) {
+      task.cancel(false);
+    }
   }
 
   private void apply(int generation, WatchResponse response) {
@@ -388,7 +483,7 @@ public final class EtcdMembership implements Membership {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    client.close();
+    client.close(); // after the thread stopped (or gave up on it): nothing builds a new one meanwhile
   }
 
   private void runAndWait(Runnable task) {
@@ -418,7 +513,9 @@ public final class EtcdMembership implements Membership {
   private void reachable(boolean up, Exception failure) {
     if (reachable == null || reachable != up) {
       if (up) {
-        log.info("etcd reachable");
+        log.info("etcd reachable{}", client.replacements() == 0 ? ""
+            : " (through a fresh client, " + client.replacements() + " built while it was not)");
+        client.resetReplacements();
       } else {
         log.warn("etcd unreachable, keeping the last known {} members: {}", members.size(), failure.toString());
       }

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -49,20 +50,27 @@ import org.xnio.Xnio;
 import org.xnio.XnioWorker;
 
 /**
- * DESIGN §7's health monitor: active probes drop a dead peer from every other node's ring within
- * interval × unhealthy-threshold + timeout and bring it back after healthy-threshold probes; passive
- * failure reports drop it without waiting for a probe; self never leaves; and start-up refuses a
- * config whose drop time is not below the etcd lease TTL.
+ * DESIGN §7's health monitor: a peer failing unhealthy-threshold probe rounds in a row leaves the
+ * ring and returns after healthy-threshold good rounds; passive failure reports drop it without
+ * waiting for a probe; self never leaves; and start-up refuses a config whose drop time is not below
+ * the etcd lease TTL.
+ *
+ * <p>Timing: the exact thresholds are tested on rounds the test runs itself ({@link
+ * HealthMonitor#probeRound}), so no clock is involved; the end-to-end tests between real nodes poll
+ * with deadlines and print how long things took (interval × threshold + timeout is the schedule's
+ * consequence), but assert no duration a busy machine could stretch.
  */
 class HealthMonitorTest {
   private static final Duration INTERVAL = Duration.ofMillis(200);
   private static final Duration TIMEOUT = Duration.ofMillis(100);
   private static final int UNHEALTHY = 3;
   private static final int HEALTHY = 2;
-  /** The bound on noticing a dead peer: interval × threshold + timeout + 1 s. */
-  private static final Duration DROP_BOUND = INTERVAL.multipliedBy(UNHEALTHY).plus(TIMEOUT).plusSeconds(1);
-  /** The same for a peer that came back: interval × healthy threshold + timeout + 1 s. */
-  private static final Duration RETURN_BOUND = INTERVAL.multipliedBy(HEALTHY).plus(TIMEOUT).plusSeconds(1);
+  /** How long the end-to-end tests wait for a peer to leave or return before they give up. */
+  private static final Duration DEADLINE = Duration.ofSeconds(10);
+  /** Probe timeout for rounds that must succeed against a live fake peer, even on a busy machine. */
+  private static final Duration LIVE_TIMEOUT = Duration.ofSeconds(2);
+  /** Probe timeout for rounds that fail whatever the load (so they may as well fail quickly). */
+  private static final Duration FAILING_TIMEOUT = Duration.ofMillis(300);
   private static final Map<String, Object> FAST_HEALTH = Map.of(
       "imgcache.health.interval", INTERVAL.toMillis() + "ms",
       "imgcache.health.timeout", TIMEOUT.toMillis() + "ms",
@@ -102,34 +110,27 @@ class HealthMonitorTest {
     Node a = start(ports[0], urls, FAST_HEALTH);
     Node b = start(ports[1], urls, FAST_HEALTH);
     Node c = start(ports[2], urls, FAST_HEALTH);
-    // A probed B and C before they listened: wait until every view is whole, then watch it stay whole
-    // for a probe round, so that no failure counted at start-up shortens the drop measured below.
-    BooleanSupplier whole = () -> Stream.of(a, b, c).allMatch(n -> live(n).equals(Set.copyOf(urls)));
-    awaitSteady("every node sees all three healthy", Duration.ofSeconds(10), INTERVAL.plus(TIMEOUT).plus(INTERVAL),
-        whole);
+    // A probed B and C before they listened: wait until every view is whole.
+    await("every node sees all three healthy", DEADLINE,
+        () -> Stream.of(a, b, c).allMatch(n -> live(n).equals(Set.copyOf(urls))));
 
-    long closeStart = System.nanoTime();
     stop(c);
-    awaitSelfStays(List.of(a, b), "C unhealthy on A and B", DROP_BOUND.plusSeconds(5),
+    long dropMillis = awaitSelfStays(List.of(a, b), "C unhealthy on A and B", DEADLINE,
         () -> Stream.of(a, b).allMatch(n -> n.cluster().snapshot().unhealthy().equals(Set.of(url(ports[2])))));
-    long dropMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closeStart);
-    System.out.printf("health: a closed peer left every other ring %d ms after close() began (bound %d ms ="
-        + " interval × %d + timeout + 1 s)%n", dropMillis, DROP_BOUND.toMillis(), UNHEALTHY);
-    assertTrue(dropMillis <= DROP_BOUND.toMillis(), "drop took " + dropMillis + " ms");
+    System.out.printf("health: a closed peer left every other ring %d ms after close() returned (interval × %d"
+        + " + timeout = %d ms)%n", dropMillis, UNHEALTHY, INTERVAL.multipliedBy(UNHEALTHY).plus(TIMEOUT).toMillis());
     for (Node n : List.of(a, b)) {
       Cluster.Snapshot s = n.cluster().snapshot();
       assertEquals(Set.copyOf(urls), s.members(), "C stays a member, only out of the ring");
       assertEquals(Set.of(url(a), url(b)), s.ring().members());
     }
 
-    long restartStart = System.nanoTime();
     Node c2 = start(ports[2], urls, FAST_HEALTH);
-    awaitSelfStays(List.of(a, b, c2), "C back in every ring", RETURN_BOUND.plusSeconds(5),
+    long returnMillis = awaitSelfStays(List.of(a, b, c2), "C back in every ring", DEADLINE,
         () -> Stream.of(a, b, c2).allMatch(n -> live(n).equals(Set.copyOf(urls))));
-    long returnMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartStart);
-    System.out.printf("health: the restarted peer was back in every ring %d ms after Node.start (bound %d ms)%n",
-        returnMillis, RETURN_BOUND.toMillis());
-    assertTrue(returnMillis <= RETURN_BOUND.toMillis(), "return took " + returnMillis + " ms");
+    System.out.printf("health: the restarted peer was back in every ring %d ms after Node.start returned"
+        + " (interval × %d + timeout = %d ms)%n", returnMillis, HEALTHY,
+        INTERVAL.multipliedBy(HEALTHY).plus(TIMEOUT).toMillis());
   }
 
   @Test
@@ -137,9 +138,80 @@ class HealthMonitorTest {
     int[] ports = freePorts(3);
     List<String> urls = List.of(url(ports[0]), url(ports[1]), url(ports[2])); // only A ever runs
     Node a = start(ports[0], urls, FAST_HEALTH);
-    awaitSelfStays(List.of(a), "both peers unhealthy on A", DROP_BOUND.plusSeconds(5),
+    awaitSelfStays(List.of(a), "both peers unhealthy on A", DEADLINE,
         () -> a.cluster().snapshot().unhealthy().equals(Set.of(urls.get(1), urls.get(2))));
     assertEquals(Set.of(url(a)), a.cluster().snapshot().ring().members());
+  }
+
+  // ---- probe rounds run by the test ----
+
+  /**
+   * One round at a time against an in-process fake peer whose answer the test sets: the peer leaves
+   * on exactly the {@value #UNHEALTHY}-th failed round in a row and returns on exactly the {@value
+   * #HEALTHY}-th good one in a row; the other kind of answer in between starts the count again.
+   */
+  @Test
+  void aPeerLeavesOnExactlyTheNthFailedRoundAndReturnsOnExactlyTheMthGoodOne() throws Exception {
+    AtomicInteger status = new AtomicInteger(200);
+    String peer = fakePeer(status);
+    String self = "http://127.0.0.1:1"; // never probed
+    Cluster cluster = new Cluster(self, 160, System::nanoTime);
+    cluster.setMembers(List.of(self, peer));
+    List<String> transitions = new CopyOnWriteArrayList<>();
+    HealthMonitor monitor = monitor(cluster, LIVE_TIMEOUT, transitions);
+
+    // status the peer answers with, and whether it is in the ring after that round
+    Object[][] rounds = {
+        {503, true}, {503, true}, {200, true}, // a good round: the failures start again from 0
+        {503, true}, {503, true}, {503, false}, // the 3rd failure in a row: out
+        {503, false}, {200, false}, {503, false}, // a failure: the successes start again from 0
+        {200, false}, {200, true}, // the 2nd success in a row: back
+        {200, true}};
+    for (int i = 0; i < rounds.length; i++) {
+      status.set((Integer) rounds[i][0]);
+      monitor.probeRound().get(10, TimeUnit.SECONDS);
+      assertEquals(rounds[i][1], cluster.snapshot().ring().members().contains(peer),
+          "in the ring after round " + (i + 1) + " (answered " + rounds[i][0] + ")");
+    }
+    assertEquals(List.of(peer + " unhealthy", peer + " healthy"), transitions);
+  }
+
+  /** Every way a probe can fail counts the same; each round ends once its probe has failed. */
+  @ParameterizedTest(name = "a peer that {0}")
+  @MethodSource("failingPeers")
+  void aFailingPeerLeavesOnExactlyTheNthRound(String how) throws Exception {
+    String peer = switch (how) {
+      case "refuses connections" -> url(freePorts(1)[0]);
+      case "never answers" -> silentPeer();
+      case "answers 500" -> fakePeer(new AtomicInteger(500));
+      default -> throw new IllegalArgumentException(how);
+    };
+    String self = "http://127.0.0.1:1";
+    Cluster cluster = new Cluster(self, 160, System::nanoTime);
+    cluster.setMembers(List.of(self, peer));
+    List<String> transitions = new CopyOnWriteArrayList<>();
+    HealthMonitor monitor = monitor(cluster, FAILING_TIMEOUT, transitions);
+
+    for (int round = 1; round <= UNHEALTHY; round++) {
+      monitor.probeRound().get(10, TimeUnit.SECONDS);
+      assertEquals(round < UNHEALTHY, cluster.snapshot().healthy(peer), "healthy after round " + round);
+    }
+    assertEquals(Set.of(self), cluster.snapshot().ring().members());
+    assertEquals(List.of(peer + " unhealthy"), transitions);
+  }
+
+  static Stream<String> failingPeers() {
+    return Stream.of("refuses connections", "never answers", "answers 500");
+  }
+
+  @Test
+  void aRoundAfterCloseFailsRatherThanHangs() {
+    Cluster cluster = new Cluster("http://127.0.0.1:1", 160, System::nanoTime);
+    HealthMonitor monitor = monitor(cluster, FAILING_TIMEOUT, new ArrayList<>());
+    monitor.close();
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> monitor.probeRound().get(10, TimeUnit.SECONDS));
+    assertEquals("health monitor closed", e.getCause().getMessage());
   }
 
   // ---- passive reports ----
@@ -311,8 +383,44 @@ class HealthMonitorTest {
         ConfigFactory.parseMap(settings).withFallback(ConfigFactory.defaultReference()).resolve());
   }
 
-  /** A probe client on a worker of its own, as the node builds it; the monitor closes the client. */
+  /** A monitor that is not started (the test runs the rounds), recording transitions as "url healthy". */
+  private HealthMonitor monitor(Cluster cluster, Duration timeout, List<String> transitions) {
+    HealthMonitor monitor = new HealthMonitor(cluster, probeClient(timeout), Duration.ofHours(1), timeout,
+        UNHEALTHY, HEALTHY, new HealthMonitor.Listener() {
+          @Override
+          public void transition(String p, boolean healthy) {
+            transitions.add(p + (healthy ? " healthy" : " unhealthy"));
+          }
+        });
+    resources.add(monitor);
+    return monitor;
+  }
+
+  /** An in-process peer answering health probes with {@code status}; returns its URL. */
+  private String fakePeer(AtomicInteger status) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+    server.createContext("/_groupcache/_health", exchange -> {
+      exchange.sendResponseHeaders(status.get(), -1);
+      exchange.close();
+    });
+    server.start();
+    resources.add(() -> server.stop(0));
+    return url(server.getAddress().getPort());
+  }
+
+  /** A port whose connections the kernel accepts (into the backlog) and nobody ever answers. */
+  private String silentPeer() throws IOException {
+    ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    resources.add(socket);
+    return url(socket.getLocalPort());
+  }
+
   private PooledHttpClient probeClient() {
+    return probeClient(TIMEOUT);
+  }
+
+  /** A probe client on a worker of its own, as the node builds it; the monitor closes the client. */
+  private PooledHttpClient probeClient(Duration timeout) {
     try {
       XnioWorker worker = Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.EMPTY);
       resources.add(() -> {
@@ -320,7 +428,7 @@ class HealthMonitorTest {
         worker.awaitTermination(5, TimeUnit.SECONDS);
       });
       return new PooledHttpClient("health", worker, new DefaultByteBufferPool(false, 4096, -1, 1),
-          new PoolSettings(2, 1, TIMEOUT, Duration.ofSeconds(60), TIMEOUT));
+          new PoolSettings(2, 1, timeout, Duration.ofSeconds(60), timeout));
     } catch (IOException e) {
       throw new AssertionError("cannot start an XNIO worker", e);
     }
@@ -375,27 +483,6 @@ class HealthMonitorTest {
       return condition.getAsBoolean();
     });
     return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-  }
-
-  /**
-   * Polls until {@code condition} has held without a break for {@code period}, failing with {@code
-   * what} after {@code timeout}.
-   */
-  private static void awaitSteady(String what, Duration timeout, Duration period, BooleanSupplier condition) {
-    long start = System.nanoTime();
-    long since = -1; // when the condition last became true, or -1 while it is false
-    while (since < 0 || System.nanoTime() - since < period.toNanos()) {
-      if (System.nanoTime() - start > timeout.toNanos()) {
-        fail("timed out after " + timeout.toMillis() + "ms waiting for " + period.toMillis() + "ms of: " + what);
-      }
-      boolean holds = condition.getAsBoolean();
-      if (!holds) {
-        since = -1;
-      } else if (since < 0) {
-        since = System.nanoTime();
-      }
-      pause();
-    }
   }
 
   private static void pause() {

