@@ -72,6 +72,9 @@ public final class Variants {
    * no response for it varied (or none is known).
    */
   public String keyFor(String base, Headers request) {
+    if (index.estimatedSize() == 0) {
+      return base; // no response varied yet (the common case for an image service): no lookup
+    }
     Entry entry = index.getIfPresent(base);
     return entry == null ? base : variantKey(base, entry.names(), request);
   }

@@ -99,7 +99,7 @@ final class FrontHandler implements HttpHandler {
       reject(exchange, start, e.status(), e.getMessage());
       return;
     }
-    if ((passCookies && in.contains(Headers.COOKIE)) || tooLarge.getIfPresent(key) != null) {
+    if (passCookies && in.contains(Headers.COOKIE)) {
       passThrough(exchange, start);
       return;
     }
@@ -107,6 +107,10 @@ final class FrontHandler implements HttpHandler {
     Result hit = group.lookup(key, requests.varyHeaders(in), directives, in.contains(Headers.AUTHORIZATION));
     if (hit != null) {
       respond(exchange, hit, head, start);
+      return;
+    }
+    if (tooLarge.getIfPresent(key) != null) { // looked up only on a miss: hits pay nothing for it
+      passThrough(exchange, start);
       return;
     }
     var request = requests.client(exchange, key);
