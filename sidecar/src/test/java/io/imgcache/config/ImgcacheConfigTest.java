@@ -84,7 +84,7 @@ class ImgcacheConfigTest {
 
     assertEquals(new ImgcacheConfig.RingSettings(160, Duration.ofSeconds(30)), c.ring());
     assertEquals(ImgcacheConfig.Membership.STATIC, c.membership());
-    assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofMillis(500), Duration.ofSeconds(22),
+    assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofSeconds(2), Duration.ofSeconds(22),
         new ImgcacheConfig.Pool(32, 32, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
     assertEquals(new ImgcacheConfig.Etcd(List.of(URI.create("http://127.0.0.1:2379")), "/imgcache2/nodes/",
         Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
