@@ -1,5 +1,6 @@
 package io.imgcache.http;
 
+import io.imgcache.httpclient.HopByHop;
 import io.imgcache.group.Failures;
 import io.imgcache.httpclient.HttpClientException;
 import io.imgcache.httpclient.PooledHttpClient;
@@ -15,7 +16,6 @@ import io.undertow.util.SameThreadExecutor;
 import io.undertow.util.StatusCodes;
 import java.net.URI;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
@@ -89,15 +89,7 @@ final class PassThrough implements HttpHandler {
    */
   private HeaderMap requestHeaders(HttpServerExchange exchange) {
     HeaderMap in = exchange.getRequestHeaders();
-    Set<String> named = new HashSet<>();
-    HeaderValues connection = in.get(Headers.CONNECTION);
-    if (connection != null) {
-      for (String value : connection) {
-        for (String token : value.split(",")) {
-          named.add(token.trim().toLowerCase(Locale.ROOT));
-        }
-      }
-    }
+    Set<String> named = HopByHop.namedIn(in);
     HeaderMap out = new HeaderMap();
     for (HeaderValues values : in) {
       String lower = values.getHeaderName().toString().toLowerCase(Locale.ROOT);

@@ -1,5 +1,6 @@
 package io.imgcache.http;
 
+import io.imgcache.httpclient.HopByHop;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.metrics.Metrics;
 import io.undertow.client.ClientCallback;
@@ -17,7 +18,6 @@ import io.undertow.util.StatusCodes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -44,9 +44,6 @@ import org.xnio.channels.StreamSourceChannel;
  * takes a partial request for a complete one.
  */
 final class PassThroughExchange {
-  /** Hop-by-hop response headers (RFC 9110 §7.6.1); Content-Length is kept for the framing. */
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding", "te",
-      "upgrade", "trailer", "proxy-connection", "proxy-authenticate", "proxy-authorization");
 
   private final HttpServerExchange exchange;
   private final PooledHttpClient.Lease lease;
@@ -286,19 +283,11 @@ final class PassThroughExchange {
       return; // aborted and answered meanwhile
     }
     HeaderMap in = response.getResponseHeaders();
-    Set<String> named = new HashSet<>();
-    HeaderValues connectionHeader = in.get(Headers.CONNECTION);
-    if (connectionHeader != null) {
-      for (String value : connectionHeader) {
-        for (String token : value.split(",")) {
-          named.add(token.trim().toLowerCase(Locale.ROOT));
-        }
-      }
-    }
+    Set<String> named = HopByHop.namedIn(in);
     HeaderMap out = exchange.getResponseHeaders();
     for (HeaderValues values : in) {
       String lower = values.getHeaderName().toString().toLowerCase(Locale.ROOT);
-      if (!HOP_BY_HOP.contains(lower) && !named.contains(lower)) {
+      if (!HopByHop.FIELDS.contains(lower) && !named.contains(lower)) { // Content-Length kept: the framing
         out.addAll(values.getHeaderName(), values);
       }
     }

@@ -1,5 +1,6 @@
 package io.imgcache.http;
 
+import io.imgcache.httpclient.HopByHop;
 import io.imgcache.cache.CacheControl;
 import io.imgcache.cache.Variants;
 import io.imgcache.group.Request;
@@ -9,7 +10,6 @@ import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -54,7 +54,7 @@ final class Requests {
   /** A client's request for {@code key}. */
   Request client(HttpServerExchange exchange, String key) {
     HeaderMap in = exchange.getRequestHeaders();
-    Set<String> named = connectionNamed(in);
+    Set<String> named = HopByHop.namedIn(in);
     List<String> out = new ArrayList<>(in.size() * 2 + 6);
     for (HeaderValues values : in) {
       String name = values.getHeaderName().toString();
@@ -109,20 +109,6 @@ final class Requests {
   private boolean forwarded(String lower) {
     return !NOT_FORWARDED.contains(lower) && !lower.startsWith("proxy-") && !PeerProtocol.isProtocolHeader(lower)
         && !(stripCookies && lower.equals("cookie"));
-  }
-
-  private static Set<String> connectionNamed(HeaderMap in) {
-    HeaderValues connection = in.get(Headers.CONNECTION);
-    if (connection == null) {
-      return Set.of();
-    }
-    Set<String> named = new HashSet<>();
-    for (String value : connection) {
-      for (String token : value.split(",")) {
-        named.add(token.trim().toLowerCase(Locale.ROOT));
-      }
-    }
-    return named;
   }
 
   private static String combined(HeaderMap headers, String name) {

@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.net.URI;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -178,17 +177,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
 
   private static List<String> endToEndHeaders(ClientResponse response) {
     var map = response.getResponseHeaders();
-    Set<String> named = Set.of();
-    HeaderValues connectionHeader = map.get(Headers.CONNECTION);
-    if (connectionHeader != null) {
-      // Headers listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
-      named = new HashSet<>();
-      for (String value : connectionHeader) {
-        for (String token : value.split(",")) {
-          named.add(token.trim().toLowerCase(Locale.ROOT));
-        }
-      }
-    }
+    Set<String> named = HopByHop.namedIn(map);
     List<String> out = new ArrayList<>(map.size() * 2);
     for (HeaderValues values : map) {
       String name = values.getHeaderName().toString();
