@@ -230,7 +230,8 @@ public final class Node implements AutoCloseable {
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
-    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy, metrics);
+    PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy,
+        originConfig.timeout(), metrics);
     ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
         peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,

@@ -388,9 +388,13 @@ public final class Group {
             : CompletableFuture.completedFuture(response);
       }
       events.originFailover();
-      return alternate.loadFor(request).exceptionallyCompose(ignored -> failure != null
-          ? CompletableFuture.failedFuture(Failures.cause(failure))
-          : CompletableFuture.completedFuture(response));
+      return alternate.loadFor(request).exceptionallyCompose(alternateFailure -> {
+        if (Failures.cause(alternateFailure) instanceof ObjectTooLargeException tooLarge) {
+          return CompletableFuture.failedFuture(tooLarge); // an answer after all, streaming in
+        }
+        return failure != null ? CompletableFuture.failedFuture(Failures.cause(failure))
+            : CompletableFuture.completedFuture(response);
+      });
     }).thenCompose(f -> f);
   }
 

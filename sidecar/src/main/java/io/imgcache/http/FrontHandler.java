@@ -9,6 +9,7 @@ import io.imgcache.group.Group;
 import io.imgcache.group.ObjectTooLargeException;
 import io.imgcache.group.Result;
 import io.imgcache.group.Source;
+import io.imgcache.httpclient.OpenResponse;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
@@ -44,6 +45,7 @@ final class FrontHandler implements HttpHandler {
   private final CachePolicy clock;
   private final HttpHandler passThrough;
   private final Consumer<String> invalidate; // removes a key everywhere; must not block
+  private final Duration relayTimeout;
   private final Metrics metrics;
   /**
    * Keys whose body turned out larger than cache.max-object-size: later requests stream them
@@ -58,10 +60,12 @@ final class FrontHandler implements HttpHandler {
   /**
    * @param passCookies {@code cache.request-cookies = pass}: requests with Cookie bypass the cache;
    *     otherwise Cookie is stripped from shared loads
+   * @param relayTimeout bounds the transfer of a too-large answer handed on by its load (origin.timeout)
    */
   FrontHandler(Group group, KeyPolicy keys, boolean passCookies, CachePolicy clock, HttpHandler passThrough,
-      Consumer<String> invalidate, Metrics metrics) {
+      Consumer<String> invalidate, Duration relayTimeout, Metrics metrics) {
     this.invalidate = invalidate;
+    this.relayTimeout = relayTimeout;
     this.group = group;
     this.keys = keys;
     this.requests = new Requests(!passCookies);
@@ -120,7 +124,7 @@ final class FrontHandler implements HttpHandler {
           if (failure == null) {
             respond(exchange, result, head, start);
           } else {
-            fail(exchange, key, failure, start);
+            fail(exchange, key, head, failure, start);
           }
         }, exchange.getIoThread()));
   }
@@ -149,10 +153,21 @@ final class FrontHandler implements HttpHandler {
     metrics.request(result.source().header(), status, System.nanoTime() - start);
   }
 
-  private void fail(HttpServerExchange exchange, String key, Throwable failure, long start) {
+  private void fail(HttpServerExchange exchange, String key, boolean head, Throwable failure, long start) {
     if (Failures.cause(failure) instanceof ObjectTooLargeException) {
       tooLarge.put(key, Boolean.TRUE);
-      // Too large to cache: stream it from the origin for this client.
+      OpenResponse open = OversizedAnswer.claim(failure);
+      if (open != null) {
+        // The load's own answer, still arriving: streamed to this client, no second origin request.
+        exchange.getResponseHeaders().put(ResponseWriter.X_CACHE, Source.PASS.header());
+        exchange.addExchangeCompleteListener((ex, next) -> {
+          metrics.request(Source.PASS.header(), ex.getStatusCode(), System.nanoTime() - start);
+          next.proceed();
+        });
+        OversizedAnswer.relay(exchange, open, head, relayTimeout);
+        return;
+      }
+      // Too large to cache, and the load's answer went to another waiter: stream it from the origin.
       Connectors.executeRootHandler(ex -> passThrough(ex, start), exchange);
       return;
     }

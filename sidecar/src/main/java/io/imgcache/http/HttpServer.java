@@ -10,24 +10,33 @@ import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
-import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpOpenListener;
 import io.undertow.server.handlers.GracefulShutdownHandler;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Protocols;
 import io.undertow.util.StatusCodes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import org.xnio.ChannelListener;
+import org.xnio.ChannelListeners;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
 import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.channels.AcceptingChannel;
 import org.xnio.XnioWorker;
 
 /**
@@ -41,7 +50,7 @@ public final class HttpServer implements AutoCloseable {
 
   private static final HttpString PURGE = HttpString.tryFromString("PURGE");
 
-  private final Undertow undertow;
+  private final AcceptingChannel<StreamConnection> listener;
   private final GracefulShutdownHandler graceful;
 
   /** What the server serves. */
@@ -50,8 +59,8 @@ public final class HttpServer implements AutoCloseable {
       BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, PooledHttpClient originClient,
       int maxHeaderLine) {}
 
-  private HttpServer(Undertow undertow, GracefulShutdownHandler graceful) {
-    this.undertow = undertow;
+  private HttpServer(AcceptingChannel<StreamConnection> listener, GracefulShutdownHandler graceful) {
+    this.listener = listener;
     this.graceful = graceful;
   }
 
@@ -64,13 +73,14 @@ public final class HttpServer implements AutoCloseable {
     HttpHandler passThrough = new PassThrough(routes.originClient(), routes.origin(), routes.originTimeout(),
         routes.metrics());
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), routes.passCookies(), routes.policy(),
-        passThrough, key -> routes.purge().purge(key), routes.metrics());
+        passThrough, key -> routes.purge().purge(key), routes.originTimeout(), routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
         routes.purge(), routes.ready(), routes.adminToken());
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
+    VersionSniffer versions = new VersionSniffer();
     HttpHandler router = exchange -> {
-      if (refusedFraming(exchange, routes.maxHeaderLine(), routes.metrics())) {
+      if (refusedFraming(exchange, versions, routes.maxHeaderLine(), routes.metrics())) {
         return;
       }
       String path = exchange.getRequestPath();
@@ -85,23 +95,39 @@ public final class HttpServer implements AutoCloseable {
       (path.startsWith(AdminHandler.PREFIX) ? admin.route(path) : front).handleRequest(exchange);
     };
     GracefulShutdownHandler graceful = Handlers.gracefulShutdown(router);
-    Undertow undertow = Undertow.builder()
-        .addHttpListener(port, host)
-        .setWorker(worker)
-        .setByteBufferPool(buffers)
-        .setHandler(graceful)
+    // What Undertow.builder().addHttpListener(...).start() assembles, with one addition: each
+    // connection's reads pass the version sniffer first.
+    HttpOpenListener open = new HttpOpenListener(buffers, OptionMap.builder()
+        .set(UndertowOptions.BUFFER_PIPELINED_DATA, true)
         // Keys are built from the raw target; the origin gets it unchanged.
-        .setServerOption(UndertowOptions.DECODE_URL, false)
-        .setServerOption(UndertowOptions.MAX_HEADER_SIZE, 32 * 1024)
-        .setServerOption(UndertowOptions.MAX_HEADERS, 100)
-        .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, MAX_REQUEST_BODY)
-        .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, 10_000)
-        .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
-        .setSocketOption(Options.BACKLOG, 1024)
-        .setSocketOption(Options.TCP_NODELAY, true)
-        .build();
-    undertow.start();
-    return new HttpServer(undertow, graceful);
+        .set(UndertowOptions.DECODE_URL, false)
+        .set(UndertowOptions.MAX_HEADER_SIZE, 32 * 1024)
+        .set(UndertowOptions.MAX_HEADERS, 100)
+        .set(UndertowOptions.MAX_ENTITY_SIZE, MAX_REQUEST_BODY)
+        .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, 10_000)
+        .set(UndertowOptions.NO_REQUEST_TIMEOUT, 60_000)
+        .getMap());
+    open.setRootHandler(graceful);
+    ChannelListener<StreamConnection> accepted = connection -> {
+      versions.watch(connection);
+      open.handleEvent(connection);
+    };
+    AcceptingChannel<StreamConnection> listener;
+    try {
+      listener = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
+          ChannelListeners.openListenerAdapter(accepted), OptionMap.builder()
+              .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
+              .set(Options.TCP_NODELAY, true)
+              .set(Options.REUSE_ADDRESSES, true)
+              .set(Options.BALANCING_TOKENS, 1)
+              .set(Options.BALANCING_CONNECTIONS, 2)
+              .set(Options.BACKLOG, 1024)
+              .getMap());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+    listener.resumeAccepts();
+    return new HttpServer(listener, graceful);
   }
 
   /**
@@ -109,16 +135,18 @@ public final class HttpServer implements AutoCloseable {
    * says to refuse, before any handler reads its body; returns whether it did. Each one closes the
    * connection: what follows on it cannot be trusted to be a request.
    */
-  private static boolean refusedFraming(HttpServerExchange exchange, int maxHeaderLine, Metrics metrics) {
+  private static boolean refusedFraming(HttpServerExchange exchange, VersionSniffer versions, int maxHeaderLine,
+      Metrics metrics) {
     int status = 0;
     String reason = null;
     String longLine = longHeaderLine(exchange, maxHeaderLine);
-    if (!exchange.getProtocol().toString().startsWith("HTTP/1.")) {
-      // RFC 9110 §6.2: Undertow passes "HTTP/0.9" on and would answer it with headers, as 1.x.
-      // (Other unknown versions, e.g. HTTP/9.9, it has already turned into HTTP/1.1.)
-      exchange.setProtocol(Protocols.HTTP_1_1);
+    String unknownVersion = versions.unsupportedVersion(exchange); // served as 1.1 by Undertow's parser
+    if (unknownVersion != null || !exchange.getProtocol().toString().startsWith("HTTP/1.")) {
+      // RFC 9110 §6.2, §15.6.6: a major version this server does not speak. Undertow passes
+      // "HTTP/0.9" and "HTTP/2.0" on and would answer them with headers, as 1.x.
       status = StatusCodes.HTTP_VERSION_NOT_SUPPORTED;
-      reason = "only HTTP/1.x is supported";
+      reason = (unknownVersion == null ? exchange.getProtocol() : unknownVersion) + " is not supported: only HTTP/1.x";
+      exchange.setProtocol(Protocols.HTTP_1_1);
     } else if (longLine != null) {
       // nginx refuses a header line longer than its buffer (8k by default) likewise; RFC 6585 §5.
       status = StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE;
@@ -150,8 +178,8 @@ public final class HttpServer implements AutoCloseable {
     }
     exchange.setPersistent(false);
     exchange.getResponseHeaders().put(ResponseWriter.X_CACHE, Source.PASS.header());
+    metrics.refused(status); // before the answer: whoever got it can see it counted
     Responses.text(exchange, status, reason);
-    metrics.refused(status);
     return true;
   }
 
@@ -170,7 +198,7 @@ public final class HttpServer implements AutoCloseable {
 
   /** The bound port (useful when started with port 0). */
   public int port() {
-    return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+    return listener.getLocalAddress(InetSocketAddress.class).getPort();
   }
 
   /**
@@ -185,6 +213,6 @@ public final class HttpServer implements AutoCloseable {
   /** Closes the listener and every connection. The worker is the caller's to shut down. */
   @Override
   public void close() {
-    undertow.stop();
+    IoUtils.safeClose(listener);
   }
 }

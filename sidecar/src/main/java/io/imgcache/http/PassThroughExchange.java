@@ -59,13 +59,12 @@ final class PassThroughExchange {
 
   // Front thread only.
   private StreamSourceChannel clientBody;
-  private StreamSinkChannel clientResponse;
   private boolean answerStarted; // the origin's status and headers are on the exchange
 
   // Back thread only.
   private XnioExecutor.Key timer;
   private StreamSinkChannel originBody;
-  private StreamSourceChannel originResponse;
+  private ResponseRelay relay; // the answer's body, once it has come
   private boolean requestSent;
 
   PassThroughExchange(HttpServerExchange exchange, PooledHttpClient.Lease lease, HeaderMap requestHeaders,
@@ -226,6 +225,27 @@ final class PassThroughExchange {
     int status = response.getResponseCode();
     HeaderMap headers = response.getResponseHeaders();
     front.execute(() -> startAnswer(response));
+    relay = new ResponseRelay(exchange, back, upstream.getResponseChannel(), connection.getBufferPool(), finished,
+        new ResponseRelay.Ends() {
+          @Override
+          public void upstreamDone() {
+            finish(requestSent);
+          }
+
+          @Override
+          public void upstreamFailed(IOException e) {
+            abort(StatusCodes.BAD_GATEWAY, "origin connection failed: " + e.getMessage(), "pass_io");
+          }
+
+          @Override
+          public void clientGone() {
+            // Stop reading the origin's answer, close its connection.
+            if (finished.compareAndSet(false, true)) {
+              timer.remove();
+              lease.release(false);
+            }
+          }
+        });
     boolean bodiless = status == StatusCodes.NO_CONTENT || status == StatusCodes.NOT_MODIFIED;
     if (bodiless && !exchange.getRequestMethod().equals(Methods.HEAD)
         && (headers.contains(Headers.CONTENT_LENGTH) || headers.contains(Headers.TRANSFER_ENCODING))) {
@@ -233,37 +253,7 @@ final class PassThroughExchange {
       finish(false);
       return;
     }
-    originResponse = upstream.getResponseChannel();
-    originResponse.getReadSetter().set(channel -> {
-      channel.suspendReads();
-      readOriginResponse();
-    });
-    readOriginResponse();
-  }
-
-  private void readOriginResponse() {
-    if (finished.get()) {
-      return;
-    }
-    PooledByteBuffer pooled = connection.getBufferPool().allocate();
-    int n;
-    try {
-      n = originResponse.read(pooled.getBuffer());
-    } catch (IOException e) {
-      pooled.close();
-      abort(StatusCodes.BAD_GATEWAY, "origin connection failed: " + e.getMessage(), "pass_io");
-      return;
-    }
-    if (n > 0) {
-      pooled.getBuffer().flip();
-      front.execute(() -> writeClientResponse(pooled));
-    } else if (n == 0) {
-      pooled.close();
-      originResponse.resumeReads();
-    } else {
-      pooled.close();
-      finish(requestSent);
-    }
+    relay.read();
   }
 
   /** The origin's answer is read whole: the connection goes back (or is closed), the client's ends. */
@@ -273,7 +263,7 @@ final class PassThroughExchange {
     }
     timer.remove();
     lease.release(reusable);
-    front.execute(this::endClientResponse);
+    front.execute(relay::endClientResponse);
   }
 
   // ---- front thread: the answer ----
@@ -293,59 +283,6 @@ final class PassThroughExchange {
     }
     exchange.setStatusCode(response.getResponseCode());
     answerStarted = true;
-  }
-
-  private StreamSinkChannel clientResponse() {
-    if (clientResponse == null) {
-      clientResponse = exchange.getResponseChannel();
-    }
-    return clientResponse;
-  }
-
-  private void writeClientResponse(PooledByteBuffer pooled) {
-    ByteBuffer buffer = pooled.getBuffer();
-    try {
-      StreamSinkChannel channel = clientResponse();
-      while (buffer.hasRemaining()) {
-        if (channel.write(buffer) == 0) {
-          channel.getWriteSetter().set(c -> {
-            c.suspendWrites();
-            writeClientResponse(pooled);
-          });
-          channel.resumeWrites();
-          return;
-        }
-      }
-    } catch (IOException e) {
-      pooled.close();
-      // The client went away: stop reading the origin's answer, close its connection.
-      if (finished.compareAndSet(false, true)) {
-        back.execute(() -> {
-          timer.remove();
-          lease.release(false);
-        });
-      }
-      IoUtils.safeClose(exchange.getConnection());
-      return;
-    }
-    pooled.close();
-    back.execute(this::readOriginResponse);
-  }
-
-  private void endClientResponse() {
-    try {
-      StreamSinkChannel channel = clientResponse();
-      channel.shutdownWrites();
-      if (channel.flush()) {
-        exchange.endExchange();
-        return;
-      }
-      channel.getWriteSetter().set(ChannelListeners.flushingChannelListener(
-          c -> exchange.endExchange(), (c, e) -> IoUtils.safeClose(exchange.getConnection())));
-      channel.resumeWrites();
-    } catch (IOException e) {
-      IoUtils.safeClose(exchange.getConnection());
-    }
   }
 
   // ---- either thread ----

@@ -7,6 +7,7 @@ import io.imgcache.group.Group;
 import io.imgcache.group.Request;
 import io.imgcache.group.Result;
 import io.imgcache.group.Source;
+import io.imgcache.httpclient.OpenResponse;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
@@ -21,6 +22,7 @@ import io.undertow.util.Methods;
 import io.undertow.util.SameThreadExecutor;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,16 +40,19 @@ public final class PeerHandler implements HttpHandler {
   private final BearerToken token; // not set = no token required
   private final BearerToken adminToken;
   private final CachePolicy clock;
+  private final Duration relayTimeout;
   private final Metrics metrics;
 
   /**
    * @param token the peer token ("" = none)
    * @param adminToken also accepted for purges ("" = none); with neither token set, purges are open
    *     like everything else on the peer port
+   * @param relayTimeout bounds the transfer of a too-large answer streamed to the asking node (origin.timeout)
    */
   public PeerHandler(Group group, KeyPolicy keys, String token, String adminToken, CachePolicy clock,
-      Metrics metrics) {
+      Duration relayTimeout, Metrics metrics) {
     this.clock = clock;
+    this.relayTimeout = relayTimeout;
     this.group = group;
     this.groupPrefix = PeerProtocol.PREFIX + group.name() + '/';
     this.keys = keys;
@@ -155,7 +160,15 @@ public final class PeerHandler implements HttpHandler {
     ResponseWriter.toPeer(exchange, result, clock.now());
   }
 
-  private static void fail(HttpServerExchange exchange, Throwable failure) {
+  private void fail(HttpServerExchange exchange, Throwable failure) {
+    OpenResponse open = OversizedAnswer.claim(failure);
+    if (open != null) {
+      // Too large to cache anywhere: the asking node gets the origin's answer as it arrives, marked
+      // too-large so that it streams it on without storing it (one origin request for its client).
+      exchange.getResponseHeaders().put(PeerProtocol.ERROR_HEADER, PeerProtocol.ERROR_TOO_LARGE);
+      OversizedAnswer.relay(exchange, open, false, relayTimeout);
+      return;
+    }
     Failure answer = Failure.of(failure);
     error(exchange, answer.status(), answer.peerKind(), answer.reason());
   }

@@ -10,6 +10,7 @@ import io.undertow.connector.PooledByteBuffer;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -40,6 +41,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
   private final ClientRequest request;
   private final long timeoutNanos;
   private final long maxBody;
+  private final boolean handOver; // a too-large body is handed on (GET), not dropped
   private final CompletableFuture<HttpResponse> result;
   private final Consumer<Boolean> release; // true = reusable, false = invalidate; called once
   private final AtomicBoolean released = new AtomicBoolean();
@@ -47,6 +49,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
   // Touched only on the connection's IO thread.
   private int status;
   private List<String> headers;
+  private long contentLength;
   private byte[] body;
   private int length;
 
@@ -57,6 +60,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     this.maxBody = maxBody;
     this.result = result;
     this.release = release;
+    this.handOver = method.equals(Methods.GET);
     this.request = new ClientRequest().setMethod(method).setPath(path);
     request.getRequestHeaders().put(Headers.HOST, target.getAuthority());
     for (int i = 0; i < requestHeaders.size(); i += 2) {
@@ -108,8 +112,10 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     headers = endToEndHeaders(response);
     String declared = response.getResponseHeaders().getFirst(Headers.CONTENT_LENGTH);
     long contentLength = declared == null ? -1 : parseLength(declared);
+    this.contentLength = contentLength;
     if (contentLength > maxBody) {
-      fail(Kind.TOO_LARGE, "body of " + contentLength + " bytes exceeds " + maxBody, null);
+      tooLarge("body of " + contentLength + " bytes exceeds " + maxBody, exchange.getResponseChannel(),
+          ByteBuffer.allocate(0));
       return;
     }
     body = new byte[contentLength >= 0 ? (int) contentLength : 8192];
@@ -137,7 +143,10 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
           return;
         }
         if (length + (long) n > maxBody) {
-          fail(Kind.TOO_LARGE, "body exceeds " + maxBody + " bytes", null);
+          buffer.flip();
+          ByteBuffer prefix = ByteBuffer.allocate(length + n).put(body, 0, length).put(buffer).flip();
+          body = null;
+          tooLarge("body exceeds " + maxBody + " bytes", channel, prefix);
           return;
         }
         if (length + n > body.length) {
@@ -156,6 +165,26 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     byte[] complete = length == body.length ? body : Arrays.copyOf(body, length);
     if (result.complete(new HttpResponse(status, headers, complete)) && released.compareAndSet(false, true)) {
       release.accept(connection.isOpen());
+    }
+  }
+
+  /**
+   * The body will not fit: a GET's response is handed on, open, to whoever claims it (the
+   * connection and its release go with it); anything else fails and closes the connection.
+   */
+  private void tooLarge(String message, StreamSourceChannel channel, ByteBuffer prefix) {
+    if (!handOver) {
+      fail(Kind.TOO_LARGE, message, null);
+      return;
+    }
+    channel.suspendReads();
+    channel.getReadSetter().set(null);
+    if (!released.compareAndSet(false, true)) {
+      return;
+    }
+    OpenResponse open = new OpenResponse(status, headers, contentLength, prefix, connection, channel, release::accept);
+    if (!result.completeExceptionally(new HttpClientException(Kind.TOO_LARGE, message, null, open)) && open.claim()) {
+      open.release(false); // timed out meanwhile: nobody will take it
     }
   }
 

@@ -19,10 +19,24 @@ public final class HttpClientException extends IOException {
   }
 
   private final Kind kind;
+  private final OpenResponse open; // TOO_LARGE only, and not always
 
   public HttpClientException(Kind kind, String message, Throwable cause) {
+    this(kind, message, cause, null);
+  }
+
+  HttpClientException(Kind kind, String message, Throwable cause, OpenResponse open) {
     super(message, cause);
     this.kind = kind;
+    this.open = open;
+  }
+
+  /**
+   * For {@link Kind#TOO_LARGE}: the response itself, still arriving, for the caller to stream on
+   * (claim it or leave it); null when there is none (a request without a body to hand on).
+   */
+  public OpenResponse open() {
+    return open;
   }
 
   public Kind kind() {

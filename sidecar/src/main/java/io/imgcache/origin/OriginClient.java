@@ -100,7 +100,7 @@ public final class OriginClient implements OriginLoader {
     if (cause instanceof HttpClientException e) {
       metrics.originError(e.kind().name().toLowerCase(Locale.ROOT));
       return switch (e.kind()) {
-        case TOO_LARGE -> new ObjectTooLargeException(e.getMessage());
+        case TOO_LARGE -> new ObjectTooLargeException(e.getMessage(), e.open());
         case TIMEOUT -> new OriginException(504, "origin timed out: " + e.getMessage(), e);
         case CONNECT -> new OriginException(502, "origin unreachable: " + e.getMessage(), e);
         case POOL_EXHAUSTED -> new OriginException(503, "origin busy: " + e.getMessage(), e);

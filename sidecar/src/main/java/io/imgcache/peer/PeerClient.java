@@ -8,6 +8,7 @@ import io.imgcache.group.PeerException;
 import io.imgcache.group.PeerPicker;
 import io.imgcache.httpclient.HttpClientException;
 import io.imgcache.httpclient.HttpResponse;
+import io.imgcache.httpclient.OpenResponse;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.group.ObjectTooLargeException;
@@ -123,7 +124,9 @@ final class PeerClient implements PeerPicker.Peer {
             Throwable cause = Failures.cause(failure);
             if (cause instanceof HttpClientException e && e.kind() == HttpClientException.Kind.TOO_LARGE) {
               metrics.peerRequest(url, "too_large");
-              throw new ObjectTooLargeException(e.getMessage());
+              // The owner streams what it cannot cache (its origin's answer): hand that on.
+              OpenResponse open = e.open() == null ? null : e.open().withHeaders(originHeaders(e.open().headers()));
+              throw new ObjectTooLargeException("peer " + url + ": " + e.getMessage(), open);
             }
             boolean busy = cause instanceof HttpClientException e && e.kind() == HttpClientException.Kind.POOL_EXHAUSTED;
             metrics.peerRequest(url, busy ? "busy" : "error");
@@ -137,7 +140,6 @@ final class PeerClient implements PeerPicker.Peer {
     String error = null;
     long age = -1;
     long lifetime = -1;
-    List<String> origin = new ArrayList<>(response.headers().size());
     for (int i = 0; i < response.headers().size(); i += 2) {
       String name = response.headers().get(i);
       String value = response.headers().get(i + 1);
@@ -147,12 +149,9 @@ final class PeerClient implements PeerPicker.Peer {
         age = PeerProtocol.parseLifetime(value);
       } else if (PeerProtocol.LIFETIME_HEADER.equalToString(name)) {
         lifetime = PeerProtocol.parseLifetime(value);
-      } else if (!PeerProtocol.isProtocolHeader(name) && !name.equalsIgnoreCase("X-Cache")
-          && !name.equalsIgnoreCase("Age") && !name.equalsIgnoreCase("Via")) {
-        origin.add(name);
-        origin.add(value);
       }
     }
+    List<String> origin = originHeaders(response.headers());
     if (error == null && (age < 0 || lifetime < 0)) {
       // Not the origin's answer (a draining server's bare 503, something else on the port).
       error = "no-metadata";
@@ -170,6 +169,20 @@ final class PeerClient implements PeerPicker.Peer {
     metrics.peerRequest(url, "ok");
     return policy.response(response.status(), origin, response.body(), sent, policy.now(),
         new CachePolicy.Upstream(age, lifetime));
+  }
+
+  /** The origin's headers in an owner's answer: without the protocol's own and the owner's Age, Via, X-Cache. */
+  private static List<String> originHeaders(List<String> answer) {
+    List<String> origin = new ArrayList<>(answer.size());
+    for (int i = 0; i < answer.size(); i += 2) {
+      String name = answer.get(i);
+      if (!PeerProtocol.isProtocolHeader(name) && !name.equalsIgnoreCase("X-Cache")
+          && !name.equalsIgnoreCase("Age") && !name.equalsIgnoreCase("Via")) {
+        origin.add(name);
+        origin.add(answer.get(i + 1));
+      }
+    }
+    return origin;
   }
 
   /**

@@ -90,8 +90,7 @@ class FrontHandlerPassThroughTest extends OneNodeTest {
     origin.resetRequests();
     one = OneNode.start(origin, Map.of("imgcache.cache.max-object-size", MAX_OBJECT + "B"));
 
-    int before = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 1; i <= 3; i++) {
       HttpResponse<byte[]> answer = one.get("/v2/image/png/huge?w=8000");
       assertEquals(200, answer.statusCode());
       assertEquals(BIG, answer.body().length);
@@ -99,16 +98,61 @@ class FrontHandlerPassThroughTest extends OneNodeTest {
       assertEquals("image/png", answer.headers().firstValue("Content-Type").orElse(null));
       assertEquals("\"big\"", answer.headers().firstValue("ETag").orElse(null));
       assertEquals("PASS", answer.headers().firstValue("X-Cache").orElse(null), "streamed, not cached");
-      int after = one.originRequestCount();
-      assertTrue(after > before, "request " + (i + 1) + " went to the origin (" + before + " -> " + after + ")");
-      before = after;
+      // Issue 10 item 4: the first request paid an attempted load and then a stream (two resizes);
+      // now the load's own answer is streamed on, and later requests pass through.
+      assertEquals(i, one.originRequestCount(), "one origin request per client request, the first included");
     }
     assertNull(one.node.group().peek(io.imgcache.group.Request.of("/v2/image/png/huge?w=8000")), "nothing cached");
-    // The first request paid an attempted load and a stream; once the key is known to be too
-    // large, each request costs the origin exactly one.
-    int known = one.originRequestCount();
-    one.get("/v2/image/png/huge?w=8000");
-    assertEquals(known + 1, one.originRequestCount(), "a known too-large key is streamed with one origin request");
+  }
+
+  /** A HEAD starts a load (a GET) like any miss; a too-large answer gives its headers, and the body is dropped. */
+  @Test
+  void aHeadOfATooLargeObjectIsAnsweredFromTheLoadsHeaders() {
+    origin.stubFor(get(urlEqualTo("/v2/image/png/huge?w=7000")).willReturn(aResponse().withStatus(200)
+        .withHeader("Content-Type", "image/png").withHeader("Content-Length", String.valueOf(BIG))
+        .withBody(OneNode.randomBytes(1026, BIG))));
+    one = OneNode.start(origin, Map.of("imgcache.cache.max-object-size", MAX_OBJECT + "B"));
+
+    HttpResponse<byte[]> head = one.send(one.request("/v2/image/png/huge?w=7000")
+        .method("HEAD", HttpRequest.BodyPublishers.noBody()).build());
+
+    assertEquals(200, head.statusCode());
+    assertEquals(String.valueOf(BIG), head.headers().firstValue("Content-Length").orElse(null));
+    assertEquals("image/png", head.headers().firstValue("Content-Type").orElse(null));
+    assertEquals(0, head.body().length);
+    assertEquals(1, one.originRequestCount());
+  }
+
+  /** Issue 10 item 4: concurrent first requests of a too-large object cost one origin request each, never more. */
+  @ParameterizedTest(name = "Content-Length known: {0}")
+  @ValueSource(booleans = {true, false})
+  void concurrentFirstRequestsOfATooLargeObjectCostOneOriginRequestEach(boolean contentLength) throws Exception {
+    byte[] body = OneNode.randomBytes(1025, BIG);
+    ResponseDefinitionBuilder response = aResponse().withStatus(200).withHeader("Content-Type", "image/png")
+        .withFixedDelay(300).withBody(body);
+    if (contentLength) {
+      response.withHeader("Content-Length", String.valueOf(BIG));
+    }
+    origin.stubFor(get(urlEqualTo("/v2/image/png/huge?w=9000")).willReturn(response));
+    one = OneNode.start(origin, Map.of("imgcache.cache.max-object-size", MAX_OBJECT + "B"));
+    int clients = 8;
+
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+    try {
+      List<java.util.concurrent.Future<HttpResponse<byte[]>>> answers = new java.util.ArrayList<>();
+      for (int i = 0; i < clients; i++) {
+        answers.add(pool.submit(() -> one.get("/v2/image/png/huge?w=9000")));
+      }
+      for (var answer : answers) {
+        HttpResponse<byte[]> got = answer.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, got.statusCode());
+        assertArrayEquals(body, got.body(), "exact bytes");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    int seen = one.originRequestCount();
+    assertTrue(seen >= 1 && seen <= clients, clients + " concurrent first requests cost the origin " + seen);
   }
 
   /** Checks the stub frames its body the way the test case claims, straight from the origin. */
