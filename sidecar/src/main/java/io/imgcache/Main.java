@@ -23,13 +23,14 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import sun.misc.Signal;
 
-/** The command line: {@code imgcache run|demo|sample-origin|check-config|version}. */
+/** The command line: {@code imgcache run|demo|sample-origin|check-config|ban|version}. */
 public final class Main {
   static final String USAGE = String.join("\n",
       "usage: imgcache run [--config FILE]             run a node (default config: " + ImgcacheConfig.DEFAULT_FILE + ")",
       "       imgcache demo                            a sample origin and a local cluster, no etcd",
       "       imgcache sample-origin [--port N] [--delay 50ms]   a stand-in for imgfit",
       "       imgcache check-config [--config FILE]    validate and print the effective config",
+      "       " + BanCommand.USAGE + "   ban a target prefix on every member",
       "       imgcache version");
 
   /** Secrets masked by check-config. */
@@ -53,6 +54,9 @@ public final class Main {
   static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0) {
       return usage(err, "no command given");
+    }
+    if (args[0].equals("ban")) { // a positional argument: parsed by itself
+      return BanCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
     }
     Map<String, String> options;
     try {

@@ -19,6 +19,7 @@ import io.imgcache.membership.Membership;
 import io.imgcache.membership.StaticMembership;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.origin.OriginClient;
+import io.imgcache.peer.ClusterBan;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerClients;
 import io.imgcache.http.PeerHandler;
@@ -208,6 +209,11 @@ public final class Node implements AutoCloseable {
       public void originFailover() {
         metrics.originFailover();
       }
+
+      @Override
+      public void banned(int removed) {
+        metrics.banned(removed);
+      }
     });
     cluster.addListener(snapshot -> {
       log.info("ring now {} of {} members: {}", snapshot.ring().size(), snapshot.members().size(),
@@ -232,10 +238,14 @@ public final class Node implements AutoCloseable {
         cacheConfig.key().maxLength());
     PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy,
         originConfig.timeout(), metrics);
-    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
-        peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
+    String peerAuth = peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token();
+    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool, peerAuth, peersConfig.timeout());
+    ClusterBan ban = new ClusterBan(cluster, group, peerPool, peerAuth, peersConfig.timeout(),
+        cacheConfig.banLifetime(), System::nanoTime);
+    resources.push(ban);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, cluster, metrics,
+        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, cluster,
+            metrics,
             () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
             originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
     // Only once the port is ours: a start that fails to bind must never have registered (it

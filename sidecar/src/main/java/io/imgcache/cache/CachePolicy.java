@@ -248,7 +248,8 @@ public final class CachePolicy {
     }
     boolean authorizedReuse = cc.isPublic() || cc.sMaxAge() >= 0 || cc.mustRevalidate();
     return new CachedResponse(status, names, values, body, vary.toArray(String[]::new),
-        new CachedResponse.Timing(responseTime, initialAge, lifetime, swr, sie, upstream != null || ageValue > 0),
+        new CachedResponse.Timing(requestTime, responseTime, initialAge, lifetime, swr, sie,
+            upstream != null || ageValue > 0),
         new CachedResponse.Verdict(storable, shareable, noStale && swr == 0 && sie == 0, authorizedReuse));
   }
 

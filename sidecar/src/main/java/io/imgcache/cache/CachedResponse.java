@@ -37,8 +37,11 @@ public final class CachedResponse {
   private final Timing timing;
   private final Verdict verdict;
 
-  /** When the response arrived and how old it was then (RFC 9111 §4.2.3), all in milliseconds. */
-  record Timing(long responseTime, long initialAge, long lifetime, long staleWhileRevalidate, long staleIfError,
+  /**
+   * When the request that brought the response went out, when the response arrived and how old it
+   * was then (RFC 9111 §4.2.3), all in milliseconds.
+   */
+  record Timing(long requestTime, long responseTime, long initialAge, long lifetime, long staleWhileRevalidate, long staleIfError,
       boolean upstreamAge) {}
 
   /**
@@ -178,6 +181,11 @@ public final class CachedResponse {
   }
 
   // ---- freshness (RFC 9111 §4.2) ------------------------------------------------------------
+
+  /** When the request that brought this response was sent (wall clock, ms): a ban names what went before. */
+  public long requestTime() {
+    return timing.requestTime();
+  }
 
   /** The current age at {@code now} (RFC 9111 §4.2.3), in milliseconds. */
   public long ageMillis(long now) {

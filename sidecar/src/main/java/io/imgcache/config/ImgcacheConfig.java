@@ -72,6 +72,7 @@ public record ImgcacheConfig(
       Duration staleIfError,
       List<String> varyAcceptFormats,
       boolean passRequestCookies,
+      Duration banLifetime,
       Key key) {
     /** Bytes for the main cache: what the hot cache does not take. */
     public long mainBytes() {
@@ -187,6 +188,7 @@ public record ImgcacheConfig(
           default -> throw cacheS.invalid("request-cookies",
               "must be strip or pass, was \"" + cacheS.string("request-cookies") + "\"");
         },
+        cacheS.positiveDuration("ban-lifetime"),
         new Key(keyS.bool("sort-query"), keyS.strings("ignore-params"), keyS.intIn("max-length", 64, 65_536)));
 
     if (!cache.maxTtl().isZero() && cache.minTtl().compareTo(cache.maxTtl()) > 0) {

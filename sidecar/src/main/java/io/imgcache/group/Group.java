@@ -37,6 +37,7 @@ public final class Group {
   private final CachePolicy policy;
   private final Duration deadline;
   private final Events events;
+  private final Bans bans;
   // Two flight maps, so that a peer's request (answered as owner) never joins this node's own
   // fetch of the key from another node — possible when rings disagree mid-change. Joining it would
   // forward the peer's request (a second hop), and two nodes that each think the other owns a key
@@ -47,6 +48,13 @@ public final class Group {
   private final Cache<String, Boolean> unshareable = Caffeine.newBuilder()
       .maximumSize(100_000)
       .expireAfterWrite(UNSHAREABLE_MEMORY)
+      .executor(Runnable::run)
+      .build();
+
+  /** Ids of the bans applied lately, so that one delivered twice applies once. */
+  private final Cache<String, Boolean> bansApplied = Caffeine.newBuilder()
+      .maximumSize(10_000)
+      .expireAfterWrite(Duration.ofHours(2))
       .executor(Runnable::run)
       .build();
 
@@ -67,6 +75,8 @@ public final class Group {
     this.policy = policy;
     this.deadline = deadline;
     this.events = events;
+    // A ban must outlive the loads that may have started before it: those end within the deadline.
+    this.bans = new Bans(deadline.multipliedBy(2).toMillis());
   }
 
   /**
@@ -85,6 +95,9 @@ public final class Group {
 
     /** This node's origin gave no usable answer and another member's origin was asked instead. */
     default void originFailover() {}
+
+    /** A ban was applied here, removing {@code removed} stored copies. */
+    default void banned(int removed) {}
   }
 
   public String name() {
@@ -104,7 +117,7 @@ public final class Group {
       cached = hot.get(variant);
       source = Source.HIT_HOT;
     }
-    if (cached == null || (authorization && !cached.authorizedReuse())
+    if (cached == null || bans.banned(variant, cached.requestTime()) || (authorization && !cached.authorizedReuse())
         || cached.reuse(request, policy.now()) != CachedResponse.Reuse.FRESH) {
       return null;
     }
@@ -139,6 +152,9 @@ public final class Group {
       stored = hot.peek(variant);
       source = Source.HIT_HOT;
     }
+    if (stored != null && bans.banned(variant, stored.requestTime())) {
+      stored = null; // the ban's walk has not reached it yet
+    }
     if (stored != null && (!request.authorization() || stored.authorizedReuse())) {
       switch (stored.reuse(request.cacheControl(), now)) {
         case FRESH -> {
@@ -171,7 +187,36 @@ public final class Group {
   public CachedResponse peek(Request request) {
     String variant = variants.keyFor(request.key(), request);
     CachedResponse cached = main.peek(variant);
-    return cached != null ? cached : hot.peek(variant);
+    if (cached == null) {
+      cached = hot.peek(variant);
+    }
+    return cached == null || bans.banned(variant, cached.requestTime()) ? null : cached;
+  }
+
+  /**
+   * Bans every key starting with {@code prefix} — all variants, main and hot copies — on this
+   * node: what is stored goes, and a load in flight now stores nothing (its waiters still get its
+   * answer). Effective at once for lookups; walks both caches to free the copies, so call it off
+   * the IO threads. A ban whose {@code id} was applied already (the last two hours) does nothing.
+   * Returns how many copies were removed.
+   */
+  public int ban(String id, String prefix) {
+    if (bansApplied.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
+      return 0; // delivered again (a retry whose first answer was lost): applied already
+    }
+    long now = policy.now();
+    bans.expire(now);
+    bans.add(prefix, now);
+    int[] removed = {0};
+    for (ResponseCache cache : new ResponseCache[] {main, hot}) {
+      cache.forEachKey(key -> {
+        if (key.startsWith(prefix) && cache.invalidate(key)) {
+          removed[0]++;
+        }
+      });
+    }
+    events.banned(removed[0]);
+    return removed[0];
   }
 
   /**
@@ -222,7 +267,7 @@ public final class Group {
       // A flight that finished between our cache miss and this join has stored its answer in
       // the main cache and left the map: look again before loading a second time.
       CachedResponse stored = main.peek(flight);
-      if (stored != null && stored.reuse(request.cacheControl(), policy.now()) == CachedResponse.Reuse.FRESH) {
+      if (stored != null && !bans.banned(flight, stored.requestTime()) && stored.reuse(request.cacheControl(), policy.now()) == CachedResponse.Reuse.FRESH) {
         return CompletableFuture.completedFuture(new Result(Source.HIT, stored, flight));
       }
       PeerPicker.Peer previous = peers.previousOwnerOf(key);
@@ -313,8 +358,8 @@ public final class Group {
       unshareable.put(key, Boolean.TRUE);
       return variant;
     }
-    if (!response.storable()) {
-      return variant;
+    if (!response.storable() || bans.banned(variant, response.requestTime())) {
+      return variant; // a load that began before a ban stores nothing
     }
     unshareable.invalidate(key);
     if (!response.varies()) {

@@ -7,6 +7,7 @@ import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Json;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.metrics.StatsJson;
+import io.imgcache.peer.ClusterBan;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.ring.Cluster;
 import io.undertow.server.HttpHandler;
@@ -31,11 +32,13 @@ final class AdminHandler {
   private final Group group;
   private final KeyPolicy keys;
   private final ClusterPurge purge;
+  private final ClusterBan ban;
   private final BooleanSupplier ready;
   private final BearerToken adminToken; // not set = loopback only
 
-  AdminHandler(Metrics metrics, Cluster cluster, Group group, KeyPolicy keys, ClusterPurge purge,
+  AdminHandler(Metrics metrics, Cluster cluster, Group group, KeyPolicy keys, ClusterPurge purge, ClusterBan ban,
       BooleanSupplier ready, String adminToken) {
+    this.ban = ban;
     this.metrics = metrics;
     this.cluster = cluster;
     this.group = group;
@@ -61,6 +64,7 @@ final class AdminHandler {
       case "/_imgcache/ring" -> admin(ex -> Responses.send(ex, 200, Responses.JSON,
           ringJson(cluster.snapshot()).getBytes(StandardCharsets.UTF_8)));
       case "/_imgcache/cache" -> admin(this::cache);
+      case "/_imgcache/ban" -> admin(this::ban);
       // The node's own namespace: an unknown path here is never the origin's.
       default -> ex -> Responses.text(ex, 404, "no such imgcache endpoint: " + path);
     };
@@ -102,6 +106,29 @@ final class AdminHandler {
       exchange.getResponseHeaders().put(Headers.ALLOW, "GET, DELETE");
       Responses.text(exchange, 405, "GET or DELETE");
     }
+  }
+
+  /**
+   * {@code POST /_imgcache/ban?prefix=<target prefix>}: bans every key whose canonical target starts
+   * with the prefix on every member (all variants, main and hot copies). The walk of this node's
+   * caches runs on a worker thread, never an IO thread.
+   */
+  private void ban(HttpServerExchange exchange) {
+    if (!exchange.getRequestMethod().equals(Methods.POST)) {
+      exchange.getResponseHeaders().put(Headers.ALLOW, "POST");
+      Responses.text(exchange, 405, "POST /_imgcache/ban?prefix=<target prefix>");
+      return;
+    }
+    Deque<String> param = exchange.getQueryParameters().get("prefix");
+    String prefix = param == null || param.isEmpty() ? "" : URLDecoder.decode(param.getFirst(), StandardCharsets.UTF_8);
+    if (!prefix.startsWith("/") || prefix.length() > keys.maxLength()) {
+      Responses.text(exchange, 400, "prefix=<target prefix> is required: it starts with / and is at most "
+          + keys.maxLength() + " bytes, e.g. prefix=/v2/image/png/003");
+      return;
+    }
+    exchange.dispatch(() -> ban.ban(prefix).thenAcceptAsync(
+        json -> Responses.send(exchange, 200, Responses.JSON, json.getBytes(StandardCharsets.UTF_8)),
+        exchange.getIoThread()));
   }
 
   private void purge(HttpServerExchange exchange, String path, String query) {

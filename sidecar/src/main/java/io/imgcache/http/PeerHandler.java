@@ -36,6 +36,7 @@ public final class PeerHandler implements HttpHandler {
 
   private final Group group;
   private final String groupPrefix;
+  private final String banPrefix;
   private final KeyPolicy keys;
   private final BearerToken token; // not set = no token required
   private final BearerToken adminToken;
@@ -55,6 +56,7 @@ public final class PeerHandler implements HttpHandler {
     this.relayTimeout = relayTimeout;
     this.group = group;
     this.groupPrefix = PeerProtocol.PREFIX + group.name() + '/';
+    this.banPrefix = PeerProtocol.BAN_PREFIX + group.name() + '/';
     this.keys = keys;
     this.token = new BearerToken(token);
     this.adminToken = new BearerToken(adminToken);
@@ -77,6 +79,10 @@ public final class PeerHandler implements HttpHandler {
     if (purge ? !mayPurge(exchange) : token.isSet() && !token.matches(exchange)) {
       exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
       error(exchange, 401, PeerProtocol.ERROR_UNAUTHORIZED, "missing or wrong peer token");
+      return;
+    }
+    if (purge && path.startsWith(banPrefix)) {
+      ban(exchange, path.substring(banPrefix.length()));
       return;
     }
     if (!path.startsWith(groupPrefix)) {
@@ -122,6 +128,28 @@ public final class PeerHandler implements HttpHandler {
             fail(exchange, failure);
           }
         }, exchange.getIoThread()));
+  }
+
+  /** A ban from the member that was given it: applied once per id, the walk on a worker thread. */
+  private void ban(HttpServerExchange exchange, String segment) {
+    String id = exchange.getRequestHeaders().getFirst(PeerProtocol.BAN_ID_HEADER);
+    String prefix;
+    try {
+      prefix = segment.isEmpty() || segment.indexOf('/') >= 0 ? "" : PeerProtocol.decodeKey(segment);
+    } catch (IllegalArgumentException e) {
+      prefix = "";
+    }
+    if (id == null || id.isEmpty() || !prefix.startsWith("/") || prefix.length() > keys.maxLength()) {
+      error(exchange, 400, PeerProtocol.ERROR_BAD_REQUEST, "a ban needs " + PeerProtocol.BAN_ID_HEADER
+          + " and one base64url segment naming a prefix that starts with /");
+      return;
+    }
+    String banned = prefix;
+    exchange.dispatch(() -> {
+      byte[] body = ClusterPurge.answer(group.ban(id, banned)).getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+      exchange.getResponseSender().send(ByteBuffer.wrap(body));
+    });
   }
 
   private boolean mayPurge(HttpServerExchange exchange) {

@@ -107,6 +107,14 @@ public final class Metrics {
       .name("imgcache_fallbacks")
       .help("Keys loaded from this node's origin because their owner failed (never kept in the main cache)")
       .register(registry);
+  private final Counter bans = Counter.builder()
+      .name("imgcache_bans")
+      .help("Bans this node applied (each once, however often delivered)")
+      .register(registry);
+  private final Counter banRemoved = Counter.builder()
+      .name("imgcache_ban_removed_copies")
+      .help("Cached copies (main and hot) removed by bans")
+      .register(registry);
   private final Counter originFailovers = Counter.builder()
       .name("imgcache_origin_failovers")
       .help("Loads this node's origin gave no usable answer to, asked of another member's origin instead")
@@ -194,6 +202,11 @@ public final class Metrics {
 
   public void fallback() {
     fallbacks.inc();
+  }
+
+  public void banned(int removed) {
+    bans.inc();
+    banRemoved.inc(removed);
   }
 
   public void originFailover() {

@@ -2,18 +2,12 @@ package io.imgcache.peer;
 
 import io.imgcache.group.Group;
 import io.imgcache.httpclient.PooledHttpClient;
-import io.imgcache.metrics.Json;
 import io.imgcache.ring.Cluster;
-import io.undertow.util.Methods;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Removes a key from every member: this node's caches directly, every other member's through
@@ -21,8 +15,6 @@ import java.util.regex.Pattern;
  * copy and every hot copy go. Thread-safe and non-blocking.
  */
 public final class ClusterPurge {
-  private static final Pattern REMOVED = Pattern.compile("\"removed\"\\s*:\\s*(\\d+)");
-
   private final Cluster cluster;
   private final Group group;
   private final PooledHttpClient pool;
@@ -47,36 +39,18 @@ public final class ClusterPurge {
     answers.put(cluster.self(), CompletableFuture.completedFuture(Integer.toString(group.purge(key))));
     for (String member : cluster.snapshot().members()) {
       if (!member.equals(cluster.self())) {
-        answers.put(member, pool.send(Methods.DELETE, URI.create(member), PeerProtocol.path(group.name(), key),
-                headers, timeout, 4096)
-            .handle((response, failure) -> {
-              if (failure != null) {
-                return "error: " + failure.getMessage();
-              }
-              Matcher m = REMOVED.matcher(new String(response.body(), StandardCharsets.UTF_8));
-              return response.status() == 200 && m.find() ? m.group(1) : "error: answered " + response.status();
-            }));
+        answers.put(member, Broadcast.delete(pool, member, PeerProtocol.path(group.name(), key), headers, timeout));
       }
     }
     return CompletableFuture.allOf(answers.values().toArray(CompletableFuture[]::new)).thenApply(ignored -> {
-      Json json = new Json().beginObject().name("key").value(key).name("removed").beginObject();
-      long total = 0;
-      for (Map.Entry<String, CompletableFuture<String>> answer : answers.entrySet()) {
-        String value = answer.getValue().join();
-        json.name(answer.getKey());
-        if (value.startsWith("error")) {
-          json.value(value);
-        } else {
-          json.value(Long.parseLong(value));
-          total += Long.parseLong(value);
-        }
-      }
-      return json.endObject().name("total").value(total).endObject().toString();
+      Map<String, String> done = new TreeMap<>();
+      answers.forEach((member, answer) -> done.put(member, answer.join()));
+      return Broadcast.json("key", key, done);
     });
   }
 
   /** The body a peer answers a purge with (the protocol's purge answer). */
   public static String answer(int removed) {
-    return "{\"removed\":" + removed + "}";
+    return Broadcast.answer(removed);
   }
 }

@@ -45,6 +45,14 @@ public final class PeerProtocol {
   public static final HttpString LIFETIME_HEADER = HttpString.tryFromString("X-Groupcache-Lifetime");
   static final String FOREVER = "forever";
 
+  /**
+   * {@code DELETE /_groupcache/_ban/<group>/<base64url prefix>}: ban every key starting with the
+   * prefix on the receiving node (answered like a purge: {@code {"removed": n}}). Carries {@link
+   * #BAN_ID_HEADER}, so that a ban delivered twice (a retry whose answer was lost) applies once.
+   */
+  public static final String BAN_PREFIX = PREFIX + "_ban/";
+  public static final HttpString BAN_ID_HEADER = HttpString.tryFromString("X-Groupcache-Ban-Id");
+
   /** Error kinds (values of {@link #ERROR_HEADER}). */
   public static final String ERROR_ORIGIN = "origin";
   public static final String ERROR_NOT_CACHED = "not-cached";
@@ -61,6 +69,11 @@ public final class PeerProtocol {
   /** The path asking {@code group} for {@code key}. */
   public static String path(String group, String key) {
     return PREFIX + group + '/' + BASE64URL.encode(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** The path banning {@code prefix} in {@code group}. */
+  public static String banPath(String group, String prefix) {
+    return BAN_PREFIX + group + '/' + BASE64URL.encode(prefix.getBytes(StandardCharsets.UTF_8));
   }
 
   /** Whether {@code name} is one of the protocol's own headers, never a client's (lower or any case). */

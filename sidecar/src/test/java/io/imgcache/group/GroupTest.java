@@ -779,6 +779,56 @@ class GroupTest {
   }
 
   @Test
+  void aBanRemovesEveryKeyUnderItsPrefixFromBothCachesAndOnlyThose() {
+    Group group = group(PeerPicker.SELF_ONLY);
+    main.put("/v2/image/png/003?w=1", png);
+    hot.put("/v2/image/png/003?w=2", png);
+    main.put("/v2/image/png/003?w=3\0accept=image/webp", png);
+    main.put("/v2/image/png/004?w=1", png);
+
+    assertEquals(3, group.ban("ban-1", "/v2/image/png/003"));
+
+    assertNull(main.peek("/v2/image/png/003?w=1"));
+    assertNull(hot.peek("/v2/image/png/003?w=2"));
+    assertNull(main.peek("/v2/image/png/003?w=3\0accept=image/webp"));
+    assertSame(png, main.peek("/v2/image/png/004?w=1"));
+    assertEquals(0, group.ban("ban-1", "/v2/image/png/004"), "a ban delivered again applies once");
+    assertSame(png, main.peek("/v2/image/png/004?w=1"));
+  }
+
+  /** Issue 14: a load that began before a ban must not store its (pre-ban) result. */
+  @Test
+  void aLoadThatBeganBeforeABanStoresNothingButAnswersItsCallers() throws Exception {
+    Group group = group(PeerPicker.SELF_ONLY);
+    CompletableFuture<Result> inFlight = group.get(REQ);
+    CachedResponse loaded = response(200, "image/png", "before the ban"); // requested now
+    clock.advanceSeconds(1);
+    group.ban("ban-2", KEY);
+    origin.only().future().complete(loaded);
+
+    assertSame(loaded, value(inFlight).response(), "its callers get it");
+    assertNull(main.peek(KEY), "not stored");
+    clock.advanceSeconds(1);
+    stored(group, response(200, "image/png", "after the ban")); // a load after the ban is stored
+  }
+
+  /** Until the ban's walk reaches a copy, lookups treat it as gone. */
+  @Test
+  void aCopyRequestedBeforeABanIsNotServedEvenIfTheWalkMissedIt() {
+    Group group = group(PeerPicker.SELF_ONLY);
+    CachedResponse old = response(200, "image/png", "old");
+    clock.advanceSeconds(1);
+    group.ban("ban-3", KEY);
+    main.put(KEY, old); // as if stored behind the walk
+    assertNull(lookup(group, KEY));
+    assertNull(group.peek(REQ));
+    clock.advanceSeconds(1);
+    CachedResponse fresh = response(200, "image/png", "new");
+    main.put(KEY, fresh);
+    assertEquals(new Result(Source.HIT, fresh, KEY), lookup(group, KEY));
+  }
+
+  @Test
   void lookupPrefersMainOverHot() {
     Group group = group(PeerPicker.SELF_ONLY);
     CachedResponse older = response(200, "image/png", "older");
