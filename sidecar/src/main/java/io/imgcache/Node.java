@@ -241,8 +241,9 @@ public final class Node implements AutoCloseable {
     String peerAuth = peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token();
     ClusterPurge purge = new ClusterPurge(cluster, group, peerPool, peerAuth, peersConfig.timeout());
     ClusterBan ban = new ClusterBan(cluster, group, peerPool, peerAuth, peersConfig.timeout(),
-        cacheConfig.banLifetime(), System::nanoTime);
+        cacheConfig.banLifetime(), System::nanoTime, membership::publishBan);
     resources.push(ban);
+    membership.followBans(config.etcd().bansPrefix(), ban::applyStored);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
         new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, cluster,
             metrics,

@@ -102,6 +102,7 @@ public record ImgcacheConfig(
   public record Etcd(
       List<URI> endpoints,
       String prefix,
+      String bansPrefix,
       Duration leaseTtl,
       String user,
       String password,
@@ -230,6 +231,7 @@ public record ImgcacheConfig(
     Etcd etcd = new Etcd(
         etcdS.strings("endpoints").stream().map(u -> etcdEndpoint(etcdS, u)).toList(),
         etcdS.string("prefix"),
+        etcdS.string("bans-prefix"),
         etcdS.positiveDuration("lease-ttl"),
         etcdS.string("user"),
         etcdS.string("password"),
@@ -241,6 +243,11 @@ public record ImgcacheConfig(
     }
     if (!etcd.prefix().startsWith("/") || !etcd.prefix().endsWith("/")) {
       throw etcdS.invalid("prefix", "must start and end with '/', was \"" + etcd.prefix() + "\"");
+    }
+    if (!etcd.bansPrefix().startsWith("/") || !etcd.bansPrefix().endsWith("/")
+        || etcd.bansPrefix().startsWith(etcd.prefix()) || etcd.prefix().startsWith(etcd.bansPrefix())) {
+      throw etcdS.invalid("bans-prefix", "must start and end with '/' and not overlap etcd.prefix (\""
+          + etcd.prefix() + "\"), was \"" + etcd.bansPrefix() + "\"");
     }
 
     Section healthS = s.child("health");

@@ -19,7 +19,9 @@ import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -31,6 +33,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -90,8 +93,11 @@ public final class EtcdMembership implements Membership {
   private long lostLeaseId;
   private CloseableClient keepAlive; // non-null exactly while registered
   private int keepAliveGeneration; // bumped when a keep-alive is dropped: its observer's late news is ignored
-  private Watch.Watcher watcher;
+  private final List<Watch.Watcher> watchers = new ArrayList<>(2); // the members', and the bans' if followed
   private int watchGeneration;
+  // Set before start (followBans), read on the etcd thread.
+  private volatile ByteSequence bansPrefix; // null: bans not followed
+  private volatile BiConsumer<String, String> bansListener;
   private long registerBackoff = MIN_BACKOFF_MS;
   private long syncBackoff = MIN_BACKOFF_MS;
   private ScheduledFuture<?> pendingRegister; // null unless a register() is scheduled
@@ -339,12 +345,12 @@ public final class EtcdMembership implements Membership {
       }
       long revision = listed.getHeader().getRevision();
       int generation = ++watchGeneration;
-      watcher = client.get().getWatchClient().watch(prefix,
-          WatchOption.builder().isPrefix(true).withRevision(revision + 1).build(),
-          Watch.listener(
-              response -> submit(() -> apply(generation, response)),
-              error -> submit(() -> watchEnded(generation, error)),
-              () -> submit(() -> watchEnded(generation, null))));
+      watch(prefix, revision, generation);
+      if (bansPrefix != null) {
+        GetResponse bans = call(client.get().getKVClient().get(bansPrefix, GetOption.builder().isPrefix(true).build()));
+        bans.getKvs().forEach(this::banSeen);
+        watch(bansPrefix, bans.getHeader().getRevision(), generation);
+      }
       syncBackoff = MIN_BACKOFF_MS;
       reachable(true);
       events.resynced();
@@ -358,6 +364,15 @@ public final class EtcdMembership implements Membership {
         scheduleSync();
       }
     }
+  }
+
+  private void watch(ByteSequence watched, long listedRevision, int generation) {
+    watchers.add(client.get().getWatchClient().watch(watched,
+        WatchOption.builder().isPrefix(true).withRevision(listedRevision + 1).build(),
+        Watch.listener(
+            response -> submit(() -> apply(generation, response)),
+            error -> submit(() -> watchEnded(generation, error)),
+            () -> submit(() -> watchEnded(generation, null)))));
   }
 
   private void scheduleSync() {
@@ -419,6 +434,12 @@ public final class EtcdMembership implements Membership {
     boolean ownKeyDeleted = false;
     for (WatchEvent event : response.getEvents()) {
       String key = event.getKeyValue().getKey().toString(UTF_8);
+      if (bansPrefix != null && event.getKeyValue().getKey().startsWith(bansPrefix)) {
+        if (event.getEventType() == WatchEvent.EventType.PUT) {
+          banSeen(event.getKeyValue());
+        }
+        continue; // a ban's expiry (DELETE) changes nothing
+      }
       if (event.getEventType() == WatchEvent.EventType.PUT) {
         members.put(key, event.getKeyValue().getValue().toString(UTF_8));
       } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
@@ -444,10 +465,51 @@ public final class EtcdMembership implements Membership {
 
   private void closeWatcher() {
     watchGeneration++;
-    if (watcher != null) {
-      watcher.close();
-      watcher = null;
+    watchers.forEach(Watch.Watcher::close);
+    watchers.clear();
+  }
+
+  // ---- bans ----------------------------------------------------------------------------------
+
+  /**
+   * Follows the bans stored under {@code prefix} (listed with the members, then watched): {@code
+   * listener} gets (id, key prefix) for each, on the etcd thread — at least once per ban, again
+   * after a re-list; it must not block. Call before {@link #start}.
+   */
+  @Override
+  public void followBans(String prefix, BiConsumer<String, String> listener) {
+    this.bansListener = listener;
+    this.bansPrefix = bytes(prefix);
+  }
+
+  /**
+   * Stores a ban under the bans prefix, on a lease of {@code lifetime} that nobody keeps alive: every
+   * member applies it through its watch, those away now when they list again, until it expires.
+   * Returns at once; failures are logged (the ban was sent to the members directly as well).
+   */
+  @Override
+  public void publishBan(String id, String keyPrefix, Duration lifetime) {
+    ByteSequence where = bansPrefix;
+    if (where == null) {
+      return;
     }
+    submit(() -> {
+      try {
+        long ttl = Math.max(1, lifetime.toSeconds());
+        long lease = call(client.get().getLeaseClient().grant(ttl, CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS))
+            .getID();
+        call(client.get().getKVClient().put(where.concat(bytes(id)), bytes(keyPrefix),
+            PutOption.builder().withLeaseId(lease).build()));
+      } catch (Exception e) {
+        log.warn("could not store ban {} of {} in etcd: {}", id, keyPrefix, e.toString());
+        failed(e);
+      }
+    });
+  }
+
+  private void banSeen(KeyValue kv) {
+    String id = kv.getKey().substring(bansPrefix.size()).toString(UTF_8);
+    bansListener.accept(id, kv.getValue().toString(UTF_8));
   }
 
   private void publish() {

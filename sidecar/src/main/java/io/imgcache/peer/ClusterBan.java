@@ -19,8 +19,10 @@ import java.util.function.LongSupplier;
  * Bans a key prefix on every member: this node's group directly, every other member's through
  * {@code DELETE /_groupcache/_ban/<group>/<prefix>}. A member that does not answer is asked again,
  * with a growing pause, until it does or the ban's lifetime ends — so a member that was down or
- * cut off when the ban was given applies it when it is back. Each ban has an id: a member applies
- * a ban once however often it is delivered. Thread-safe.
+ * cut off when the ban was given applies it when it is back. With etcd membership each ban is also
+ * stored in etcd for its lifetime, and every member applies the bans it sees there, so a ban
+ * outlives the node that was given it. Each ban has an id: a member applies a ban once however
+ * often it is delivered. Thread-safe.
  */
 public final class ClusterBan implements AutoCloseable {
   private static final long FIRST_RETRY_MILLIS = 1_000;
@@ -33,18 +35,26 @@ public final class ClusterBan implements AutoCloseable {
   private final Duration timeout;
   private final Duration lifetime;
   private final LongSupplier nanoTime;
+  private final Publisher publisher;
   private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "imgcache-ban-retry");
     t.setDaemon(true);
     return t;
   });
 
+  /** Where a ban is also stored for members to pick up by themselves (etcd); must not block. */
+  public interface Publisher {
+    void publish(String id, String prefix, Duration lifetime);
+  }
+
   /**
    * @param token authenticates us to the peers (the peer token, else the admin token; "" = none)
    * @param lifetime how long unanswered members are retried (cache.ban-lifetime)
+   * @param publisher stores each ban with the membership (etcd), or does nothing (static)
    */
   public ClusterBan(Cluster cluster, Group group, PooledHttpClient pool, String token, Duration timeout,
-      Duration lifetime, LongSupplier nanoTime) {
+      Duration lifetime, LongSupplier nanoTime, Publisher publisher) {
+    this.publisher = publisher;
     this.cluster = cluster;
     this.group = group;
     this.pool = pool;
@@ -62,6 +72,7 @@ public final class ClusterBan implements AutoCloseable {
    */
   public CompletableFuture<String> ban(String prefix) {
     String id = UUID.randomUUID().toString();
+    publisher.publish(id, prefix, lifetime);
     Map<String, CompletableFuture<String>> answers = new TreeMap<>();
     answers.put(cluster.self(), CompletableFuture.completedFuture(Integer.toString(group.ban(id, prefix))));
     long giveUpAt = nanoTime.getAsLong() + lifetime.toNanos();
@@ -81,6 +92,18 @@ public final class ClusterBan implements AutoCloseable {
       answers.forEach((member, answer) -> done.put(member, answer.join()));
       return Broadcast.json("prefix", prefix, done);
     });
+  }
+
+  /**
+   * A ban another member gave, seen in the membership's store: applied here (once per id) on this
+   * object's own thread, since the walk takes a while. Never blocks.
+   */
+  public void applyStored(String id, String prefix) {
+    try {
+      retries.execute(() -> group.ban(id, prefix));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed meanwhile: the node is stopping
+    }
   }
 
   private CompletableFuture<String> send(String member, String id, String prefix) {

@@ -78,6 +78,7 @@ class ImgcacheConfigTest {
     assertEquals(List.of("image/avif", "image/webp"), cache.varyAcceptFormats());
     assertEquals(false, cache.passRequestCookies());
     assertEquals(Duration.ZERO, cache.negativeTtl());
+    assertEquals(Duration.ofHours(1), cache.banLifetime());
     assertEquals(new ImgcacheConfig.Key(true, List.of(), 2048), cache.key());
     assertEquals(8 * MIB, cache.hotBytes());
     assertEquals(56 * MIB, cache.mainBytes());
@@ -87,7 +88,7 @@ class ImgcacheConfigTest {
     assertEquals(new ImgcacheConfig.Peers(List.of(), "", Duration.ofSeconds(2), Duration.ofSeconds(22),
         new ImgcacheConfig.Pool(32, 32, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
     assertEquals(new ImgcacheConfig.Etcd(List.of(URI.create("http://127.0.0.1:2379")), "/imgcache2/nodes/",
-        Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
+        "/imgcache2/bans/", Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
     assertEquals(new ImgcacheConfig.Health(Duration.ofSeconds(1), Duration.ofMillis(500), 3, 2), c.health());
     assertEquals(new ImgcacheConfig.Shutdown(Duration.ofSeconds(2), Duration.ofSeconds(10)), c.shutdown());
     assertEquals("", c.adminToken());
@@ -146,6 +147,7 @@ class ImgcacheConfigTest {
       imgcache.cache.hot-fraction             | imgcache.cache.hot-fraction = -0.1
       imgcache.cache.hot-fraction             | imgcache.cache.hot-fraction = half
       imgcache.cache.max-object-size          | imgcache.cache.max-object-size = 0
+      imgcache.cache.ban-lifetime             | imgcache.cache.ban-lifetime = 0s
       imgcache.cache.max-object-size          | imgcache.cache { max-bytes = 2MiB, max-object-size = 1048577 }
       imgcache.cache.max-object-size          | imgcache.cache.max-object-size = 33MiB
       imgcache.cache.ttl                      | imgcache.cache.ttl = -1s
@@ -174,6 +176,8 @@ class ImgcacheConfigTest {
       imgcache.etcd.endpoints                 | imgcache.etcd { endpoints = [] }, imgcache.membership = etcd
       imgcache.etcd.prefix                    | imgcache.etcd.prefix = "nodes/"
       imgcache.etcd.prefix                    | imgcache.etcd.prefix = "/nodes"
+      imgcache.etcd.bans-prefix               | imgcache.etcd.bans-prefix = "/imgcache2/nodes/bans/"
+      imgcache.etcd.bans-prefix               | imgcache.etcd.bans-prefix = "bans"
       imgcache.etcd.lease-ttl                 | imgcache.etcd.lease-ttl = 0s
       imgcache.health.interval                | imgcache.health.interval = 0s
       imgcache.health.timeout                 | imgcache.health.timeout = 0s
