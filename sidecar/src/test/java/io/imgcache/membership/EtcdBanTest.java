@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgcache.Node;
-import io.imgcache.sample.SampleOrigin;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,49 +14,15 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 14: with etcd membership a ban is stored in etcd under {@code etcd.bans-prefix} on a lease
  * of {@code cache.ban-lifetime}, and every member applies the bans it sees — also one that was not
  * there when the ban was given, after the node that was given it has gone.
  */
-class EtcdBanTest {
+class EtcdBanTest extends EtcdNodesTest {
   private static final Map<String, Object> LIFETIME = Map.of("imgcache.cache.ban-lifetime", "40s");
-
-  @RegisterExtension
-  static final EtcdExtension etcd = EtcdExtension.single();
-
-  private static SampleOrigin origin;
-  private EtcdNodes nodes;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = SampleOrigin.start("127.0.0.1", 0, Duration.ZERO);
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.close();
-  }
-
-  @BeforeEach
-  void cleanEtcd() {
-    etcd.cluster().restartAll();
-    EtcdNodes.wipe(etcd.cluster());
-    etcd.cluster().etcdctl("del", "--prefix", "/imgcache2/bans/").checkOk();
-    nodes = new EtcdNodes(etcd.cluster(), "http://127.0.0.1:" + origin.port());
-  }
-
-  @AfterEach
-  void stopNodes() {
-    nodes.close();
-  }
 
   @Test
   void aBanIsStoredInEtcdAndReachesAMemberThatJoinsAfterTheNodeThatGaveItLeft() throws Exception {

@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgcache.Node;
-import io.imgcache.sample.SampleOrigin;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,12 +26,7 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code membership = etcd} (DESIGN §7) against a real single-member etcd: registration layout and
@@ -45,7 +39,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * regression bound of {@link #afterALongEtcdOutageANodeSeesANewMemberSoonAfterEtcdAnswers}, several
  * times what it takes.
  */
-class EtcdMembershipTest {
+class EtcdMembershipTest extends EtcdNodesTest {
   /**
    * How long etcd stays down in {@link #etcdOutageUnderLoadCostsNoRequestAndLeaksNoLease}. The issue
    * asks for 30 s; 15 s keeps the suite's time bounded and still outlasts the 5 s lease TTL that test
@@ -66,34 +60,6 @@ class EtcdMembershipTest {
   static final Duration CHANGE_DEADLINE = Duration.ofSeconds(10);
   /** {@code imgcache.etcd.lease-ttl}'s default, which the tests that do not set it get. */
   static final Duration DEFAULT_TTL = Duration.ofSeconds(10);
-
-  @RegisterExtension
-  static final EtcdExtension etcd = EtcdExtension.single();
-
-  private static SampleOrigin origin;
-  private EtcdNodes nodes;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = SampleOrigin.start("127.0.0.1", 0, Duration.ZERO);
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.close();
-  }
-
-  @BeforeEach
-  void cleanEtcd() {
-    etcd.cluster().restartAll(); // in case an earlier test failed between its kill and its restart
-    EtcdNodes.wipe(etcd.cluster());
-    nodes = new EtcdNodes(etcd.cluster(), originUrl());
-  }
-
-  @AfterEach
-  void stopNodes() {
-    nodes.close();
-  }
 
   @Test
   void nodesRegisterUnderTheirUrlWithALeaseOfTheConfiguredTtl() throws Exception {

@@ -66,9 +66,10 @@ final class EtcdNodes implements AutoCloseable {
         .build();
   }
 
-  /** Removes every registration and lease a previous test may have left behind. */
+  /** Removes every registration, ban and lease a previous test may have left behind. */
   static void wipe(EtcdCluster etcd) {
     etcd.etcdctl("del", "--prefix", PREFIX).checkOk();
+    etcd.etcdctl("del", "--prefix", "/imgcache2/bans/").checkOk();
     for (long lease : leases(etcd)) {
       etcd.etcdctl("lease", "revoke", Long.toHexString(lease)); // may have expired meanwhile
     }

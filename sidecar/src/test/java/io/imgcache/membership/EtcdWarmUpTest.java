@@ -10,56 +10,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.imgcache.Node;
 import io.imgcache.key.KeyPolicy;
-import io.imgcache.sample.SampleOrigin;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * DESIGN §5 warm-up with real etcd membership: a node that joins a warm cluster takes the keys it now
  * owns from their previous owners, not from its origin, and afterwards only owners keep keys in a
  * main cache.
  */
-class EtcdWarmUpTest {
+class EtcdWarmUpTest extends EtcdNodesTest {
   private static final int KEYS = 300;
   /** The nodes' key policy with the reference defaults, to compute the keys the nodes compute. */
   private static final KeyPolicy KEY_POLICY = new KeyPolicy(true, List.of(), 2048);
-
-  @RegisterExtension
-  static final EtcdExtension etcd = EtcdExtension.single();
-
-  private static SampleOrigin origin;
-  private EtcdNodes nodes;
-
-  @BeforeAll
-  static void startOrigin() {
-    origin = SampleOrigin.start("127.0.0.1", 0, Duration.ZERO);
-  }
-
-  @AfterAll
-  static void stopOrigin() {
-    origin.close();
-  }
-
-  @BeforeEach
-  void cleanEtcd() {
-    EtcdNodes.wipe(etcd.cluster());
-    nodes = new EtcdNodes(etcd.cluster(), "http://127.0.0.1:" + origin.port());
-  }
-
-  @AfterEach
-  void stopNodes() {
-    nodes.close();
-  }
 
   @Test
   void joiningNodeTakesItsKeysFromPreviousOwnersAndOnlyOwnersKeepMainCopies() {
