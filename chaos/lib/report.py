@@ -122,7 +122,7 @@ class Run:
         for s in self.series.get(node, []):
             if s["t"] > t:
                 break
-            value = s[field]
+            value = s.get(field, 0.0)
         return value
 
     def counter(self, a, b, field="origin_loads"):
@@ -352,6 +352,15 @@ def s4(res):
     ch = r.changes(lead, end) if lead and end else {}
     total = sum(ch.values())
     res.check("rings unchanged while etcd is lost and restored (extra)", total, 0, total == 0, counted=False)
+    probe = r.t("probe_put")
+    lags = {}
+    for node in r.nodes:
+        before = r.counter_at(node, probe, "bans") if probe else 0
+        lags[short(node)] = next((round(s["t"] - probe, 2) for s in r.series.get(node, [])
+                                  if probe and s["t"] >= probe and s.get("bans", 0) > before), None)
+    worst = None if not lags or None in lags.values() else max(lags.values())
+    res.check("every node sees a ban put in etcd within 3 s of etcd answering (target 2 s; metrics "
+              f"sampled every 0.5 s): {lags}", worst, 3, worst is not None and worst <= 3)
     res.check("three registrations in etcd at every second of the 30 s after restore (extra)",
               f"min {min(regs)}, last {regs[-1]}" if regs else None, 3, bool(regs) and min(regs) == 3,
               counted=False)

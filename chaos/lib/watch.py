@@ -5,7 +5,7 @@ Run inside a network namespace with `ip netns exec`. Subcommands:
 
   watch      --nodes URL,... --token T --out F        every 100 ms, every node's /_imgcache/ring
                                                       (admin token); every 500 ms its /_imgcache/metrics
-                                                      (origin loads, fallbacks, with restarts
+                                                      (origin loads, fallbacks, bans, with restarts
                                                       detected). Records each change with its time.
   wait-ring  --nodes URL,... --members URL,...        until every node's ring holds exactly
                                                       --members, all healthy (exit 1 on timeout)
@@ -71,6 +71,7 @@ def ring_view(client):
 METRICS = {
     'imgcache_origin_requests_total{kind="load"}': "origin_loads",
     "imgcache_fallbacks_total": "fallbacks",
+    "imgcache_bans_total": "bans",
     "process_start_time_seconds": "started",
 }
 
@@ -115,7 +116,7 @@ class Watch:
         client = Client(node, None, 1.0)
         started = None  # process start time of the incarnation we follow
         last = {}
-        total = {"origin_loads": 0.0, "fallbacks": 0.0}
+        total = {"origin_loads": 0.0, "fallbacks": 0.0, "bans": 0.0}
         first = True
         while not self.stop.is_set():
             try:
