@@ -6,6 +6,8 @@ import io.imgcache.cache.ResponseCache;
 import io.imgcache.cache.ResponseCaches;
 import io.imgcache.cache.Variants;
 import io.imgcache.config.ImgcacheConfig;
+import io.imgcache.disk.FileStore;
+import io.imgcache.group.DiskTier;
 import io.imgcache.group.Group;
 import io.imgcache.health.HealthMonitor;
 import io.imgcache.http.HttpServer;
@@ -32,6 +34,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -114,6 +117,26 @@ public final class Node implements AutoCloseable {
         });
     metrics.registerCache("main", () -> figures(main));
     metrics.registerCache("hot", () -> figures(hot));
+    DiskTier disk = DiskTier.NONE;
+    if (cacheConfig.disk().enabled()) {
+      ImgcacheConfig.Disk diskConfig = cacheConfig.disk();
+      FileStore store;
+      try {
+        store = FileStore.open(Path.of(diskConfig.path()), diskConfig.maxBytes(), diskConfig.writeQueue());
+      } catch (IllegalStateException e) {
+        throw new IllegalStateException("imgcache.cache.disk.path: " + e.getMessage(), e);
+      }
+      resources.push(store);
+      metrics.registerCache("disk", () -> {
+        FileStore.Figures f = store.figures();
+        return new Metrics.CacheFigures(f.maxBytes(), f.bytes(), f.entries(), f.hits(), f.misses(), f.evictions());
+      });
+      metrics.registerDisk(() -> {
+        FileStore.Figures f = store.figures();
+        return new Metrics.DiskFigures(f.writes(), f.writeDrops(), f.corrupt(), f.scanned(), f.scanDone());
+      });
+      disk = store;
+    }
 
     ImgcacheConfig.Origin originConfig = config.origin();
     ScheduledThreadPoolExecutor queueTimer = new ScheduledThreadPoolExecutor(1, r -> {
@@ -214,7 +237,7 @@ public final class Node implements AutoCloseable {
       public void banned(int removed) {
         metrics.banned(removed);
       }
-    });
+    }, disk);
     cluster.addListener(snapshot -> {
       log.info("ring now {} of {} members: {}", snapshot.ring().size(), snapshot.members().size(),
           snapshot.ring().members());

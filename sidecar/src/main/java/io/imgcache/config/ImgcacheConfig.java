@@ -73,6 +73,7 @@ public record ImgcacheConfig(
       List<String> varyAcceptFormats,
       boolean passRequestCookies,
       Duration banLifetime,
+      Disk disk,
       Key key) {
     /** Bytes for the main cache: what the hot cache does not take. */
     public long mainBytes() {
@@ -85,6 +86,13 @@ public record ImgcacheConfig(
   }
 
   public record Key(boolean sortQuery, List<String> ignoreParams, int maxLength) {}
+
+  /** {@code cache.disk}: {@code path} empty = no disk tier. */
+  public record Disk(String path, long maxBytes, int writeQueue) {
+    public boolean enabled() {
+      return !path.isEmpty();
+    }
+  }
 
   public record RingSettings(int vnodes, Duration warmupWindow) {}
 
@@ -169,6 +177,7 @@ public record ImgcacheConfig(
 
     Section cacheS = s.child("cache");
     Section keyS = cacheS.child("key");
+    Section diskS = cacheS.child("disk");
     long maxBytes = cacheS.bytesIn("max-bytes", 1 << 20, Long.MAX_VALUE / 2);
     Cache cache = new Cache(
         maxBytes,
@@ -190,6 +199,8 @@ public record ImgcacheConfig(
               "must be strip or pass, was \"" + cacheS.string("request-cookies") + "\"");
         },
         cacheS.positiveDuration("ban-lifetime"),
+        new Disk(diskS.string("path"), diskS.bytesIn("max-bytes", 1 << 20, Long.MAX_VALUE / 2),
+            diskS.intIn("write-queue", 1, 1 << 20)),
         new Key(keyS.bool("sort-query"), keyS.strings("ignore-params"), keyS.intIn("max-length", 64, 65_536)));
 
     if (!cache.maxTtl().isZero() && cache.minTtl().compareTo(cache.maxTtl()) > 0) {

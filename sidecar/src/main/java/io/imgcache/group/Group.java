@@ -38,6 +38,7 @@ public final class Group {
   private final Duration deadline;
   private final Events events;
   private final Bans bans;
+  private final DiskTier disk;
   // Two flight maps, so that a peer's request (answered as owner) never joins this node's own
   // fetch of the key from another node — possible when rings disagree mid-change. Joining it would
   // forward the peer's request (a second hop), and two nodes that each think the other owns a key
@@ -65,6 +66,15 @@ public final class Group {
    */
   public Group(String name, ResponseCache main, ResponseCache hot, Variants variants, PeerPicker peers,
       OriginLoader origin, CachePolicy policy, Duration deadline, Events events) {
+    this(name, main, hot, variants, peers, origin, policy, deadline, events, DiskTier.NONE);
+  }
+
+  /**
+   * @param disk the tier under the main cache: read on an owner's memory miss, written with what the
+   *     owner stores in its main cache
+   */
+  public Group(String name, ResponseCache main, ResponseCache hot, Variants variants, PeerPicker peers,
+      OriginLoader origin, CachePolicy policy, Duration deadline, Events events, DiskTier disk) {
     checkArgument(!deadline.isNegative() && !deadline.isZero(), "deadline must be positive, was %s", deadline);
     this.name = name;
     this.main = main;
@@ -75,6 +85,7 @@ public final class Group {
     this.policy = policy;
     this.deadline = deadline;
     this.events = events;
+    this.disk = disk;
     // A ban must outlive the loads that may have started before it: those end within the deadline.
     this.bans = new Bans(deadline.multipliedBy(2).toMillis());
   }
@@ -145,16 +156,33 @@ public final class Group {
   private CompletableFuture<Result> get(Request request, boolean asOwner) {
     String key = request.key();
     String variant = variants.keyFor(key, request);
-    long now = policy.now();
     Source source = Source.HIT;
     CachedResponse stored = main.peek(variant);
     if (stored == null) {
       stored = hot.peek(variant);
       source = Source.HIT_HOT;
     }
+    if (stored == null && disk.enabled() && (asOwner || peers.owns(key))) {
+      // The owner's memory does not have it: its disk may (a restart, more keys than memory holds).
+      return disk.read(variant).thenCompose(onDisk -> {
+        if (onDisk == null || bans.banned(variant, onDisk.requestTime())) {
+          return answer(request, asOwner, variant, null, Source.HIT_DISK);
+        }
+        main.put(variant, onDisk); // back in memory (admission permitting); the body stays mapped
+        return answer(request, asOwner, variant, onDisk, Source.HIT_DISK);
+      });
+    }
     if (stored != null && bans.banned(variant, stored.requestTime())) {
       stored = null; // the ban's walk has not reached it yet
     }
+    return answer(request, asOwner, variant, stored, source);
+  }
+
+  /** Answers from {@code stored} (from {@code source}; may be null) when the request may reuse it, else loads. */
+  private CompletableFuture<Result> answer(Request request, boolean asOwner, String variant, CachedResponse stored,
+      Source source) {
+    String key = request.key();
+    long now = policy.now();
     if (stored != null && (!request.authorization() || stored.authorizedReuse())) {
       switch (stored.reuse(request.cacheControl(), now)) {
         case FRESH -> {
@@ -166,7 +194,7 @@ public final class Group {
         }
         case REVALIDATE -> {
           // only-if-cached: the client asked us not to contact the origin (RFC 9111 §5.2.1.7).
-          if ((source == Source.HIT || asOwner) && !request.cacheControl().onlyIfCached()) {
+          if ((source != Source.HIT_HOT || asOwner) && !request.cacheControl().onlyIfCached()) {
             return revalidate(request, variant, stored);
           }
           // A hot copy is revalidated by asking its owner, which revalidates its own.
@@ -194,6 +222,21 @@ public final class Group {
   }
 
   /**
+   * What this node holds for {@code request} — memory (main, then hot), else its disk tier —
+   * counting no memory hit; null when nothing. For a previous owner answering warm-up requests.
+   * Completes off the caller's thread when the disk has to be read.
+   */
+  public CompletableFuture<CachedResponse> cached(Request request) {
+    CachedResponse inMemory = peek(request);
+    if (inMemory != null || !disk.enabled()) {
+      return CompletableFuture.completedFuture(inMemory);
+    }
+    String variant = variants.keyFor(request.key(), request);
+    return disk.read(variant).thenApply(onDisk ->
+        onDisk == null || bans.banned(variant, onDisk.requestTime()) ? null : onDisk);
+  }
+
+  /**
    * Bans every key starting with {@code prefix} — all variants, main and hot copies — on this
    * node: what is stored goes, and a load in flight now stores nothing (its waiters still get its
    * answer). Effective at once for lookups; walks both caches to free the copies, so call it off
@@ -207,7 +250,7 @@ public final class Group {
     long now = policy.now();
     bans.expire(now);
     bans.add(prefix, now);
-    int[] removed = {0};
+    int[] removed = {disk.ban(prefix)};
     for (ResponseCache cache : new ResponseCache[] {main, hot}) {
       cache.forEachKey(key -> {
         if (key.startsWith(prefix) && cache.invalidate(key)) {
@@ -252,6 +295,7 @@ public final class Group {
 
   /** Removes {@code key} and all its variants from this node's main and hot caches; returns the copies removed. */
   public int purge(String key) {
+    disk.invalidate(key); // and its variants; behind the answer
     int removed = (main.invalidate(key) ? 1 : 0) + (hot.invalidate(key) ? 1 : 0);
     for (String variant : variants.forget(key)) {
       removed += (main.invalidate(variant) ? 1 : 0) + (hot.invalidate(variant) ? 1 : 0);
@@ -327,7 +371,7 @@ public final class Group {
 
   /** Refreshes a stale copy behind the answer already given (stale-while-revalidate). */
   private void refreshBehind(Request request, String variant, CachedResponse stale, Source source, boolean asOwner) {
-    PeerPicker.Peer owner = source == Source.HIT || asOwner ? null : peers.ownerOf(request.key());
+    PeerPicker.Peer owner = source != Source.HIT_HOT || asOwner ? null : peers.ownerOf(request.key());
     CompletableFuture<Result> refresh = owner == null
         ? revalidate(request, variant, stale)
         : fetchFromOwner(request, owner, true);
@@ -371,6 +415,7 @@ public final class Group {
     variants.record(key, response, request);
     if (loadedAsOwner && peers.owns(key)) {
       main.put(variant, response);
+      disk.write(variant, response); // only the owner's main copies go to disk
     } else if (response.status() == 200) {
       hot.put(variant, response); // from the owner, or a peer's request for a key our ring places elsewhere
     }

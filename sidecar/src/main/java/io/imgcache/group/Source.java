@@ -6,6 +6,8 @@ public enum Source {
   HIT,
   /** This node's hot cache (a copy of a key another node owns). */
   HIT_HOT,
+  /** This node's disk tier (the owner's copy, read back into memory). */
+  HIT_DISK,
   /** A stale stored copy: within stale-while-revalidate (refreshed behind it) or stale-if-error. */
   STALE,
   /** A stored copy the origin confirmed with 304 Not Modified before it was answered. */

@@ -104,11 +104,12 @@ public final class PeerHandler implements HttpHandler {
     }
     Request request = Requests.peer(exchange, key);
     if ("1".equals(exchange.getRequestHeaders().getFirst(PeerProtocol.CACHED_ONLY_HEADER))) {
-      CachedResponse cached = group.peek(request);
-      if (cached == null || !cached.fresh(clock.now())) {
-        error(exchange, 404, PeerProtocol.ERROR_NOT_CACHED, "not in memory");
+      CompletableFuture<CachedResponse> found = group.cached(request); // memory, else disk
+      if (found.isDone()) {
+        answerCached(exchange, found.join());
       } else {
-        respond(exchange, new Result(Source.HIT, cached));
+        exchange.dispatch(SameThreadExecutor.INSTANCE,
+            () -> found.thenAcceptAsync(cached -> answerCached(exchange, cached), exchange.getIoThread()));
       }
       return;
     }
@@ -150,6 +151,14 @@ public final class PeerHandler implements HttpHandler {
       exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
       exchange.getResponseSender().send(ByteBuffer.wrap(body));
     });
+  }
+
+  private void answerCached(HttpServerExchange exchange, CachedResponse cached) {
+    if (cached == null || !cached.fresh(clock.now())) {
+      error(exchange, 404, PeerProtocol.ERROR_NOT_CACHED, "not cached here");
+    } else {
+      respond(exchange, new Result(Source.HIT, cached));
+    }
   }
 
   private boolean mayPurge(HttpServerExchange exchange) {

@@ -287,7 +287,28 @@ public final class Metrics {
         .register(registry);
   }
 
-  /** Exports the counters of a cache called {@code name} ("main" or "hot"), read at scrape time. */
+  /** The disk tier's own figures (its bytes, entries, hits ... are a cache's: {@link #registerCache}). */
+  public record DiskFigures(long writes, long writeDrops, long corruptFiles, long indexedFiles, boolean indexDone) {}
+
+  /** Exports the disk tier's writes, dropped writes, damaged files found and start-up indexing. */
+  public void registerDisk(Supplier<DiskFigures> figures) {
+    CounterWithCallback.builder().name("imgcache_disk_writes")
+        .help("Responses written to the disk tier").callback(cb -> cb.call(figures.get().writes())).register(registry);
+    CounterWithCallback.builder().name("imgcache_disk_write_drops")
+        .help("Disk writes dropped: queue full, disk full or failing (the memory copy stands)")
+        .callback(cb -> cb.call(figures.get().writeDrops())).register(registry);
+    CounterWithCallback.builder().name("imgcache_disk_corrupt_files")
+        .help("Damaged, truncated or foreign files found in the disk tier (deleted, never served)")
+        .callback(cb -> cb.call(figures.get().corruptFiles())).register(registry);
+    GaugeWithCallback.builder().name("imgcache_disk_index_files")
+        .help("Files the start-up scan has indexed so far")
+        .callback(cb -> cb.call(figures.get().indexedFiles())).register(registry);
+    GaugeWithCallback.builder().name("imgcache_disk_index_done")
+        .help("1 once the start-up scan has indexed the whole disk tier (reads work before it)")
+        .callback(cb -> cb.call(figures.get().indexDone() ? 1 : 0)).register(registry);
+  }
+
+  /** Exports the counters of a cache called {@code name} ("main", "hot" or "disk"), read at scrape time. */
   public void registerCache(String name, Supplier<CacheFigures> figures) {
     caches.put(name, figures);
   }

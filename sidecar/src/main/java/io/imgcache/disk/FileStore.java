@@ -1,0 +1,346 @@
+package io.imgcache.disk;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.google.common.hash.Hashing;
+import io.imgcache.cache.CachedResponse;
+import io.imgcache.group.DiskTier;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The disk tier on the plain filesystem, as nginx's proxy_cache keeps it: one file per key, named
+ * by the SHA-256 of the key under two levels of directories, and an in-memory index of what is
+ * there (a Caffeine cache weighed by file size, so its admission and eviction policy bounds the
+ * directory). The index is rebuilt at start by a background scan while the node serves: a read
+ * that the index cannot answer yet opens the key's file directly, its name being its key's hash.
+ *
+ * <p>Files are written whole to a temporary name and renamed, so a crash (kill -9) leaves whole
+ * files or temporary ones, which the scan deletes. Each file ends with a CRC32C of everything
+ * before it; a file is checked the first time this process reads it, and a damaged, truncated or
+ * foreign one is deleted and never served. Reads map the file (no copy through the heap).
+ *
+ * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
+ * never slows serving) and two IO threads for reads, deletions and the scan. Index changes happen
+ * on those threads only; callers on an IO thread never wait for the disk.
+ */
+public final class FileStore implements DiskTier, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FileStore.class);
+  private static final Pattern NAME = Pattern.compile("[0-9a-f]{64}");
+  private static final String TMP_SUFFIX = ".tmp";
+
+  private final Path dir;
+  private final long maxBytes;
+  private final Cache<String, Entry> index;
+  private final ThreadPoolExecutor writer;
+  private final ExecutorService io;
+  private final AtomicLong hits = new AtomicLong();
+  private final AtomicLong misses = new AtomicLong();
+  private final AtomicLong writes = new AtomicLong();
+  private final AtomicLong writeDrops = new AtomicLong();
+  private final AtomicLong corrupt = new AtomicLong();
+  private final AtomicLong scanned = new AtomicLong();
+  private volatile boolean scanDone;
+  // Purges and bans given while the scan runs, for the files it has not indexed yet.
+  private final Set<String> purgedWhileScanning = ConcurrentHashMap.newKeySet();
+  private final List<String> bannedWhileScanning = new CopyOnWriteArrayList<>();
+
+  /** What the index knows of one file: its length, and whether this process has checked its CRC. */
+  private record Entry(long length, boolean verified) {}
+
+  /** The disk tier's figures, for metrics. */
+  public record Figures(long maxBytes, long bytes, long entries, long hits, long misses, long evictions,
+      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone) {}
+
+  private final AtomicLong evictions = new AtomicLong();
+
+  private FileStore(Path dir, long maxBytes, int writeQueue) {
+    this.dir = dir;
+    this.maxBytes = maxBytes;
+    this.index = Caffeine.newBuilder()
+        .maximumWeight(maxBytes)
+        .weigher((String key, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.length()))
+        .executor(Runnable::run) // evictions delete on the thread that changed the index: writer or IO
+        .removalListener((String key, Entry e, RemovalCause cause) -> {
+          if (key != null && cause != RemovalCause.REPLACED) {
+            if (cause.wasEvicted()) {
+              evictions.incrementAndGet();
+            }
+            deleteQuietly(path(key));
+          }
+        })
+        .build();
+    this.writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(writeQueue),
+        daemon("imgcache-disk-write"), (task, pool) -> writeDrops.incrementAndGet());
+    this.io = new ThreadPoolExecutor(2, 2, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+        daemon("imgcache-disk-io"));
+  }
+
+  /**
+   * Opens the store in {@code dir} (created if missing) and starts indexing what is there in the
+   * background. Fails at once, naming the directory, when it cannot be created or written.
+   */
+  public static FileStore open(Path dir, long maxBytes, int writeQueue) {
+    try {
+      Files.createDirectories(dir);
+      Path probe = Files.createTempFile(dir, "probe", TMP_SUFFIX);
+      Files.delete(probe);
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new IllegalStateException("cannot write the disk cache directory " + dir + ": " + e, e);
+    }
+    FileStore store = new FileStore(dir, maxBytes, writeQueue);
+    store.io.execute(store::scan);
+    return store;
+  }
+
+  @Override
+  public boolean enabled() {
+    return true;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  @Override
+  public CompletableFuture<CachedResponse> read(String key) {
+    Entry known = index.getIfPresent(key);
+    if (known == null && scanDone) {
+      misses.incrementAndGet();
+      return CompletableFuture.completedFuture(null); // not on disk: no thread hop
+    }
+    CompletableFuture<CachedResponse> result = new CompletableFuture<>();
+    try {
+      io.execute(() -> result.complete(readNow(key)));
+    } catch (RejectedExecutionException e) {
+      result.complete(null); // closed
+    }
+    return result;
+  }
+
+  private CachedResponse readNow(String key) {
+    Path path = path(key);
+    Entry known = index.getIfPresent(key);
+    try (FileChannel channel = FileChannel.open(path)) {
+      StoredFile.Header header = StoredFile.readHeader(channel);
+      if (!header.key().equals(key)) {
+        throw new StoredFile.DamagedException("holds key " + header.key());
+      }
+      MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, header.fileLength());
+      if (known == null || !known.verified()) {
+        StoredFile.verify(mapped);
+        index.asMap().put(key, new Entry(header.fileLength(), true));
+      }
+      mapped.load(); // fault the pages in here, not on the IO thread that writes them out
+      hits.incrementAndGet();
+      return header.response(mapped);
+    } catch (java.nio.file.NoSuchFileException e) {
+      if (known != null) {
+        index.invalidate(key);
+      }
+    } catch (StoredFile.DamagedException e) {
+      corrupt.incrementAndGet();
+      log.warn("disk cache: dropping damaged file {}: {}", path, e.getMessage());
+      index.invalidate(key);
+      deleteQuietly(path);
+    } catch (IOException e) {
+      log.warn("disk cache: cannot read {}: {}", path, e.toString());
+    }
+    misses.incrementAndGet();
+    return null;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  @Override
+  public void write(String key, CachedResponse response) {
+    if (response.bodyLength() > maxBytes / 2) {
+      return;
+    }
+    try {
+      writer.execute(() -> writeNow(key, response));
+    } catch (RejectedExecutionException e) {
+      writeDrops.incrementAndGet(); // closed
+    }
+  }
+
+  private void writeNow(String key, CachedResponse response) {
+    Path path = path(key);
+    Path tmp = path.resolveSibling(path.getFileName() + TMP_SUFFIX);
+    try {
+      Files.createDirectories(path.getParent());
+      long length = StoredFile.write(tmp, key, response);
+      Files.move(tmp, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      index.put(key, new Entry(length, true));
+      writes.incrementAndGet();
+    } catch (IOException | UncheckedIOException e) {
+      writeDrops.incrementAndGet(); // a full or failing disk: the memory copy stands
+      log.debug("disk cache: write of {} dropped: {}", key, e.toString());
+      deleteQuietly(tmp);
+    }
+  }
+
+  // ---- removal -------------------------------------------------------------------------------
+
+  @Override
+  public void invalidate(String key) {
+    if (!scanDone) {
+      purgedWhileScanning.add(key);
+    }
+    try {
+      io.execute(() -> {
+        index.invalidate(key);
+        deleteQuietly(path(key)); // indexed or not
+        String variants = key + '\0';
+        index.asMap().keySet().removeIf(k -> k.startsWith(variants));
+      });
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  @Override
+  public int ban(String prefix) {
+    if (!scanDone) {
+      bannedWhileScanning.add(prefix);
+    }
+    int[] removed = {0};
+    index.asMap().keySet().removeIf(k -> {
+      boolean match = k.startsWith(prefix);
+      removed[0] += match ? 1 : 0;
+      return match;
+    });
+    return removed[0];
+  }
+
+  // ---- the start-up scan ---------------------------------------------------------------------
+
+  /** Indexes every whole file of ours, deletes temporary and damaged ones, leaves foreign names alone. */
+  private void scan() {
+    long start = System.nanoTime();
+    try (Stream<Path> files = Files.walk(dir, 3)) {
+      files.filter(Files::isRegularFile).forEach(this::scanOne);
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("disk cache: scan of {} stopped early: {}", dir, e.toString());
+    }
+    scanDone = true;
+    purgedWhileScanning.clear();
+    bannedWhileScanning.clear();
+    log.info("disk cache: {} files indexed in {} ms ({} bytes)", index.estimatedSize(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), bytes());
+  }
+
+  private void scanOne(Path file) {
+    String name = file.getFileName().toString();
+    if (name.endsWith(TMP_SUFFIX)) {
+      deleteQuietly(file); // a write cut short (crash, full disk)
+      return;
+    }
+    if (!NAME.matcher(name).matches()) {
+      return; // not ours
+    }
+    try (FileChannel channel = FileChannel.open(file)) {
+      StoredFile.Header header = StoredFile.readHeader(channel);
+      String key = header.key();
+      if (!path(key).equals(file)) {
+        throw new StoredFile.DamagedException("named for another key");
+      }
+      if (purgedWhileScanning.contains(key) || purgedWhileScanning.contains(base(key))
+          || bannedWhileScanning.stream().anyMatch(key::startsWith)) {
+        deleteQuietly(file);
+        return;
+      }
+      index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false)); // a write since start wins
+      scanned.incrementAndGet();
+    } catch (StoredFile.DamagedException e) {
+      corrupt.incrementAndGet();
+      log.warn("disk cache: dropping damaged file {}: {}", file, e.getMessage());
+      deleteQuietly(file);
+    } catch (IOException e) {
+      log.warn("disk cache: cannot index {}: {}", file, e.toString());
+    }
+  }
+
+  private static String base(String key) {
+    int nul = key.indexOf('\0');
+    return nul < 0 ? key : key.substring(0, nul);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** {@code dir/ab/cd/abcd...}: the file of {@code key}. */
+  Path path(String key) {
+    String hash = Hashing.sha256().hashString(key, StandardCharsets.UTF_8).toString();
+    return dir.resolve(hash.substring(0, 2)).resolve(hash.substring(2, 4)).resolve(hash);
+  }
+
+  private static void deleteQuietly(Path path) {
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      log.debug("disk cache: cannot delete {}: {}", path, e.toString());
+    }
+  }
+
+  private long bytes() {
+    return index.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+  }
+
+  public Figures figures() {
+    return new Figures(maxBytes, bytes(), index.estimatedSize(), hits.get(), misses.get(), evictions.get(),
+        writes.get(), writeDrops.get(), corrupt.get(), scanned.get(), scanDone);
+  }
+
+  /** Whether the start-up scan has indexed the whole directory. */
+  public boolean scanDone() {
+    return scanDone;
+  }
+
+  /** Lets queued writes finish (briefly), then stops the threads. Files stay: they are the point. */
+  @Override
+  public void close() {
+    writer.shutdown();
+    io.shutdown();
+    try {
+      if (!writer.awaitTermination(2, TimeUnit.SECONDS)) {
+        writer.shutdownNow();
+      }
+      if (!io.awaitTermination(2, TimeUnit.SECONDS)) {
+        io.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      writer.shutdownNow();
+      io.shutdownNow();
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}
