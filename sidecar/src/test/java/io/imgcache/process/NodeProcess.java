@@ -105,6 +105,12 @@ final class NodeProcess implements AutoCloseable {
    * @throws IllegalStateException with the log tail if the node exits or is not ready in time
    */
   static NodeProcess start(String name, List<String> etcdEndpoints, String originUrl, Path logDir, HttpClient http) {
+    return start(name, etcdEndpoints, originUrl, logDir, http, List.of());
+  }
+
+  /** Like {@link #start(String, List, String, Path, HttpClient)}, with {@code extra} JVM options (-D...). */
+  static NodeProcess start(String name, List<String> etcdEndpoints, String originUrl, Path logDir, HttpClient http,
+      List<String> extra) {
     Path jar = jar();
     for (int attempt = 1; ; attempt++) {
       int port = freePort();
@@ -130,7 +136,9 @@ final class NodeProcess implements AutoCloseable {
           "-Dimgcache.origin.queue-timeout=500ms",
           "-Dimgcache.origin.connect-timeout=300ms",
           "-Dimgcache.etcd.lease-ttl=10s",
-          "-Xmx256m",
+          "-Xmx256m"));
+      command.addAll(extra);
+      command.addAll(List.of(
           // Diagnostics only: tells a JVM stalled in GC from a slow code path when a timing fails.
           "-Xlog:gc:file=" + logDir.resolve(name + "-" + port + ".gc.log"),
           "-jar", jar.toString(), "run"));
