@@ -420,6 +420,38 @@ def cmd_keyset(a: argparse.Namespace) -> None:
     log(f"keyset: {len(found)} keys owned by {a.owner} (first answers there: {dict(answers)})")
 
 
+def cmd_restart(a: argparse.Namespace) -> None:
+    """Times a node started at --started (epoch seconds) on a full disk directory: until it is
+    ready, until --target answers 200 with X-Cache --expect, and until its index scan is done."""
+    deadline = time.monotonic() + a.timeout
+    ready = first = indexed = None
+    xcache = None
+    while time.monotonic() < deadline and (ready is None or first is None or indexed is None):
+        try:
+            if ready is None:
+                status, _, _ = http_get(f"{a.node}/_imgcache/readyz", timeout=2)
+                if status == 200:
+                    ready = time.time() - a.started
+            if ready is not None and first is None:
+                status, headers, _ = http_get(a.node + a.target, timeout=10)
+                xcache = headers.get("x-cache")
+                if status == 200:
+                    first = time.time() - a.started
+            if first is not None and indexed is None and metric(scrape(a.node), "imgcache_disk_index_done") == 1:
+                indexed = time.time() - a.started
+        except OSError:
+            pass
+        time.sleep(0.02)
+    m = scrape(a.node)
+    rec = {"kind": "restart", "ready_s": ready, "first_answer_s": first, "first_xcache": xcache,
+           "expected": a.expect, "index_done_s": indexed,
+           "indexed_files": metric(m, "imgcache_disk_index_files"),
+           "origin_loads": metric(m, "imgcache_origin_requests_total", kind="load")}
+    append(a.out, rec)
+    log(f"restart: ready {ready}s, first answer {first}s ({xcache}), index done {indexed}s, "
+        f"{rec['indexed_files']:.0f} files, {rec['origin_loads']:.0f} origin loads")
+
+
 def cmd_mem(a: argparse.Namespace) -> None:
     print(json.dumps(rss_kib(a.pid)))
 
@@ -646,7 +678,7 @@ def cmd_zipf_run(a: argparse.Namespace) -> None:
     lru = lru_ratio(max_bytes, overhead)
     lru_body_only = lru_ratio(max_bytes, 0)
     m2 = scrape(a.node)
-    rec = {"kind": "zipf", "keys": a.keys, "requests": a.requests, "s": a.s, "seed": a.seed,
+    rec = {"kind": "zipf", "label": a.label, "keys": a.keys, "requests": a.requests, "s": a.s, "seed": a.seed,
            "sizes": [a.min_size, a.max_size], "distinct_requested": len(sizes),
            "unique_bytes": unique_bytes, "universe_bytes": universe_bytes, "max_bytes": max_bytes,
            "fraction": a.fraction, "entry_overhead": overhead, "threads": a.threads,
@@ -837,7 +869,29 @@ def cmd_report(a: argparse.Namespace) -> None:
                      f"= {s['keys']}", verdict(ok)))
     else:
         rows.append(("storm", "not run", "—", "—", "= 100", "n/a"))
+    x, ref = cpu("disk", "disk-hit-20KB"), cpu("disk", "memory-hit-20KB")
+    if x or ref:
+        ratio = x / ref if x and ref else None
+        rows.append(("disk hit, warm page cache, 20 KB (CPU/req)", fmt(x), f"memory hit, same key count {fmt(ref)}",
+                     "—" if ratio is None else f"{ratio:.2f}×", "≤ 1.5×",
+                     judge(ratio, 1.5, ("disk", "disk-hit-20KB"), ("disk", "memory-hit-20KB"))))
+    for r in [r for r in records if r["kind"] == "restart"][-1:]:
+        ok = r["first_answer_s"] is not None and r["first_answer_s"] <= 5 and r["first_xcache"] == r["expected"]
+        rows.append((f"restart on a disk of {r['indexed_files']:,.0f} files: first {r['expected']} answer",
+                     "—" if r["first_answer_s"] is None else f"{r['first_answer_s']:.2f} s after start",
+                     f"ready {r['ready_s'] or 0:.2f} s, index done {r['index_done_s'] or 0:.2f} s, "
+                     f"{r['origin_loads']:.0f} origin loads", "—", "≤ 5 s", verdict(ok)))
+    zipf_disk = [r for r in records if r["kind"] == "zipf" and r.get("label") == "disk"]
+    records = [r for r in records if not (r["kind"] == "zipf" and r.get("label") == "disk")]
     zipf = [r for r in records if r["kind"] == "zipf"]
+    if zipf_disk:
+        zd = zipf_disk[-1]
+        mem_only = zipf[-1]["imgcache_hit_ratio"] if zipf else None
+        rows.append((f"hit ratio, Zipf({zd['s']:g}), same memory + a disk of 10 ×",
+                     f"{zd['imgcache_hit_ratio']*100:.2f} % ({zd['xcache'].get('HIT-DISK', 0):,} from disk)",
+                     "memory only " + ("—" if mem_only is None else f"{mem_only*100:.2f} %"),
+                     "—" if mem_only is None else f"{(zd['imgcache_hit_ratio'] - mem_only)*100:+.2f} points",
+                     "higher", verdict(None if mem_only is None else zd["imgcache_hit_ratio"] > mem_only)))
     if zipf:
         z = zipf[-1]
         d = (z["imgcache_hit_ratio"] - z["lru_hit_ratio"]) * 100
@@ -870,7 +924,7 @@ def cmd_report(a: argparse.Namespace) -> None:
 
     detail = ["| group | run | server | req/s | p50 | p99 | CPU µs/req | of which JIT | server CPU | other load on CPU 0 | X-Cache answered by the node(s) | errors |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    order = ["single", "cluster-hotoff", "cluster-hoton"]
+    order = ["single", "cluster-hotoff", "cluster-hoton", "disk"]
     size_order = {"2KB": 0, "20KB": 1, "200KB": 2}
     for (group, name), r in sorted(med.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 9,
                                                                  size_order.get(kv[1]["size"], 9), kv[0][1])):
@@ -999,7 +1053,17 @@ def main() -> None:
         s.add_argument("--threads", type=int, default=32)
         s.add_argument("--timeout", type=float, default=900)
         s.add_argument("--out", default="")
+        s.add_argument("--label", default="", help="tells this run apart in the report (e.g. disk)")
         s.set_defaults(fn=fn)
+
+    s = sub.add_parser("restart", help="time a node's restart on its disk tier")
+    s.add_argument("--node", required=True)
+    s.add_argument("--started", type=float, required=True)
+    s.add_argument("--target", required=True)
+    s.add_argument("--expect", default="HIT-DISK")
+    s.add_argument("--timeout", type=float, default=120)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_restart)
 
     s = sub.add_parser("memory", help="fill a node with 1x then 3x max-bytes of blobs")
     s.add_argument("--node", required=True)
