@@ -44,6 +44,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.OptionMap;
@@ -65,18 +66,20 @@ public final class Node implements AutoCloseable {
   private final Metrics metrics;
   private final Membership membership;
   private final AtomicBoolean stopping; // set when close() begins: /_imgcache/readyz answers 503 from then on
+  private final BooleanSupplier ready; // what /_imgcache/readyz and imgcache_ready answer
   private final HttpServer server;
   private final Deque<AutoCloseable> afterServer; // closed in reverse order of creation
   private boolean closed; // guarded by this
 
   private Node(ImgcacheConfig config, Cluster cluster, Group group, Metrics metrics, Membership membership,
-      AtomicBoolean stopping, HttpServer server, Deque<AutoCloseable> afterServer) {
+      AtomicBoolean stopping, BooleanSupplier ready, HttpServer server, Deque<AutoCloseable> afterServer) {
     this.config = config;
     this.cluster = cluster;
     this.group = group;
     this.metrics = metrics;
     this.membership = membership;
     this.stopping = stopping;
+    this.ready = ready;
     this.server = server;
     this.afterServer = afterServer;
   }
@@ -256,6 +259,8 @@ public final class Node implements AutoCloseable {
         : new StaticMembership(self, peersConfig.staticMembers().stream().map(URI::toString).toList());
     resources.push(membership);
     AtomicBoolean stopping = new AtomicBoolean();
+    BooleanSupplier ready = () -> !stopping.get() && membership.ready();
+    metrics.registerReadiness(ready);
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
@@ -269,8 +274,7 @@ public final class Node implements AutoCloseable {
     membership.followBans(config.etcd().bansPrefix(), ban::applyStored);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
         new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, cluster,
-            metrics,
-            () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
+            metrics, ready, config.adminToken(), originConfig.url(),
             originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
     // Only once the port is ours: a start that fails to bind must never have registered (it
     // would have taken over the key of the node that holds the port).
@@ -278,11 +282,12 @@ public final class Node implements AutoCloseable {
     health.start();
     log.info("imgcache node {} listening on {}:{}, origin {}, membership {}", self, config.listen().host(),
         server.port(), originConfig.url(), config.membership().name().toLowerCase(Locale.ROOT));
-    return new Node(config, cluster, group, metrics, membership, stopping, server, resources);
+    return new Node(config, cluster, group, metrics, membership, stopping, ready, server, resources);
   }
 
   private static Membership etcdMembership(ImgcacheConfig config, Metrics metrics) {
     ImgcacheConfig.Etcd etcd = config.etcd();
+    metrics.registerEtcd();
     return new EtcdMembership(() -> EtcdClients.create(etcd), config.selfUrl().toString(), etcd.prefix(),
         etcd.leaseTtl(), System::nanoTime, new EtcdMembership.EtcdEvents() {
           @Override
@@ -388,7 +393,7 @@ public final class Node implements AutoCloseable {
 
   /** Whether the member list has been loaded and the node is not stopping (what {@code /_imgcache/readyz} answers). */
   public boolean ready() {
-    return !stopping.get() && membership.ready();
+    return ready.getAsBoolean();
   }
 
   /**

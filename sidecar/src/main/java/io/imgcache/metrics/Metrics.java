@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -125,18 +126,20 @@ public final class Metrics {
       .help("Peers turning unhealthy (leaving this node's ring) or healthy (returning), by peer")
       .labelNames("peer", "to")
       .register(registry);
+  // Built here, exported by registerEtcd() only: with static membership a 0 would claim that
+  // etcd does not answer, and an alert on it would fire for every such node.
   private final Gauge etcdUp = Gauge.builder()
       .name("imgcache_etcd_up")
       .help("1 while etcd answers this node, 0 while it does not (membership = etcd only)")
-      .register(registry);
+      .build();
   private final Counter etcdLeaseGrants = Counter.builder()
       .name("imgcache_etcd_lease_grants")
       .help("Registrations in etcd: the first, and one per lease lost and re-granted")
-      .register(registry);
+      .build();
   private final Counter etcdResyncs = Counter.builder()
       .name("imgcache_etcd_resyncs")
       .help("Lists of the member prefix followed by a new watch")
-      .register(registry);
+      .build();
 
   // Read at scrape time; registered while the node is wired, before it serves.
   private final Map<String, Supplier<CacheFigures>> caches = new ConcurrentSkipListMap<>();
@@ -217,6 +220,13 @@ public final class Metrics {
     healthTransitions.labelValues(peer, healthy ? "healthy" : "unhealthy").inc();
   }
 
+  /** Exports the etcd figures ({@code imgcache_etcd_*}); called once, for membership = etcd only. */
+  public void registerEtcd() {
+    registry.register(etcdUp);
+    registry.register(etcdLeaseGrants);
+    registry.register(etcdResyncs);
+  }
+
   public void etcdUp(boolean up) {
     etcdUp.set(up ? 1 : 0);
   }
@@ -269,6 +279,17 @@ public final class Metrics {
     GaugeWithCallback.builder().name("imgcache_origin_connections_limit")
         .help("origin.max-connections: the connections the origin may see from this node")
         .callback(cb -> cb.call(limit))
+        .register(registry);
+  }
+
+  /**
+   * Exports {@code imgcache_ready}: 1 while {@code ready} holds (what {@code /_imgcache/readyz}
+   * answers 200 to), read at scrape time.
+   */
+  public void registerReadiness(BooleanSupplier ready) {
+    GaugeWithCallback.builder().name("imgcache_ready")
+        .help("1 while /_imgcache/readyz answers 200 (member list loaded, not stopping), 0 while it answers 503")
+        .callback(cb -> cb.call(ready.getAsBoolean() ? 1 : 0))
         .register(registry);
   }
 
