@@ -29,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every metric the shipped Prometheus rules and Grafana dashboard name exists in what a node
@@ -64,6 +66,8 @@ class MonitoringNamesTest {
   @RegisterExtension
   static final EtcdExtension etcd = EtcdExtension.single();
 
+  @TempDir
+  Path disk;
   private WireMockServer origin;
   private final List<Node> nodes = new ArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -162,17 +166,20 @@ class MonitoringNamesTest {
 
   private Node start() {
     int port = freePort();
-    Node node = Node.start(ImgcacheConfig.from(ConfigFactory.parseMap(Map.of(
-            "imgcache.listen.host", "127.0.0.1",
-            "imgcache.listen.port", port,
-            "imgcache.self-url", "http://127.0.0.1:" + port,
-            "imgcache.origin.url", "http://127.0.0.1:" + origin.port(),
-            "imgcache.membership", "etcd",
-            "imgcache.etcd.endpoints", etcd.cluster().endpoints(),
-            "imgcache.health.interval", "200ms",
-            "imgcache.health.timeout", "200ms",
-            "imgcache.shutdown.deregister-wait", "0s",
-            "imgcache.shutdown.drain-timeout", "2s"))
+    Map<String, Object> settings = new HashMap<>();
+    settings.put("imgcache.listen.host", "127.0.0.1");
+    settings.put("imgcache.listen.port", port);
+    settings.put("imgcache.self-url", "http://127.0.0.1:" + port);
+    settings.put("imgcache.origin.url", "http://127.0.0.1:" + origin.port());
+    settings.put("imgcache.membership", "etcd");
+    settings.put("imgcache.etcd.endpoints", etcd.cluster().endpoints());
+    settings.put("imgcache.health.interval", "200ms");
+    settings.put("imgcache.health.timeout", "200ms");
+    settings.put("imgcache.shutdown.deregister-wait", "0s");
+    settings.put("imgcache.shutdown.drain-timeout", "2s");
+    // The disk tier on, so that its metrics (the dashboard's disk row) are exported too.
+    settings.put("imgcache.cache.disk.path", disk.resolve(Integer.toString(port)).toString());
+    Node node = Node.start(ImgcacheConfig.from(ConfigFactory.parseMap(settings)
         .withFallback(ConfigFactory.defaultReference()).resolve()));
     nodes.add(node);
     return node;
