@@ -472,7 +472,33 @@ def s7(res):
     res.dup_note()
 
 
-ANALYSES = {1: s1, 2: s2, 3: s3, 4: s4, 5: s5, 6: s6, 7: s7, 8: s8}
+def s9(res):
+    r = res.run
+    host = (r.event("term") or {}).get("target")
+    term, ex_ev, ready, conv, end = r.t("term"), r.event("exited"), r.t("node_ready"), r.t("ring_converged"), r.t("end")
+    ex = ex_ev["t"] if ex_ev else None
+    loads = disk_hits = None
+    if host and ex and end:
+        loads = int(round(r.counter_at(host, end) - r.counter_at(host, ex)))
+        disk_hits = int(round(r.counter_at(host, end, "disk_hits") - r.counter_at(host, ex, "disk_hits")))
+    req, err = r.window(term, end)
+    notes = [f"exit {ex_ev.get('status') if ex_ev else '?'}"]
+    if ready and ex:
+        notes.append(f"ready {ready - ex:.1f}s after restart")
+    notes.append(f"{disk_hits} answers from its disk after the restart")
+    res.case(f"SIGTERM {short(host) if host else '?'} (disk tier), restart", req, errs(err), None,
+             r.counter(term, end), None, None, None, None, "; ".join(notes))
+    res.whole("whole run")
+    res.common()
+    total = (r.load or {}).get("errors")
+    res.check("zero failed requests", "missing" if total is None else total, 0, total == 0)
+    res.check(f"origin loads by {short(host) if host else '?'} after its restart = 0 (its keys come from its "
+              f"disk: {disk_hits} disk hits)", "missing" if loads is None else loads, 0,
+              loads == 0 and bool(disk_hits))
+    res.dup_note()
+
+
+ANALYSES = {1: s1, 2: s2, 3: s3, 4: s4, 5: s5, 6: s6, 7: s7, 8: s8, 9: s9}
 
 
 def cmd_scenario(args):

@@ -72,6 +72,7 @@ METRICS = {
     'imgcache_origin_requests_total{kind="load"}': "origin_loads",
     "imgcache_fallbacks_total": "fallbacks",
     "imgcache_bans_total": "bans",
+    'imgcache_cache_hits_total{cache="disk"}': "disk_hits",
     "process_start_time_seconds": "started",
 }
 
@@ -116,7 +117,7 @@ class Watch:
         client = Client(node, None, 1.0)
         started = None  # process start time of the incarnation we follow
         last = {}
-        total = {"origin_loads": 0.0, "fallbacks": 0.0, "bans": 0.0}
+        total = {"origin_loads": 0.0, "fallbacks": 0.0, "bans": 0.0, "disk_hits": 0.0}
         first = True
         while not self.stop.is_set():
             try:
