@@ -8,7 +8,6 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.DiskTier;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p>Files are written whole to a temporary name and renamed, so a crash (kill -9) leaves whole
  * files or temporary ones, which the scan deletes. Each file ends with a CRC32C of everything
  * before it; a file is checked the first time this process reads it, and a damaged, truncated or
- * foreign one is deleted and never served. Reads map the file (no copy through the heap).
+ * foreign one is deleted and never served. Bodies are read into direct memory, or mapped when
+ * large (never copied through the Java heap).
  *
  * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
  * never slows serving) and two IO threads for reads, deletions and the scan. Index changes happen
@@ -146,14 +146,13 @@ public final class FileStore implements DiskTier, AutoCloseable {
       if (!header.key().equals(key)) {
         throw new StoredFile.DamagedException("holds key " + header.key());
       }
-      MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, header.fileLength());
-      if (known == null || !known.verified()) {
-        StoredFile.verify(mapped);
+      boolean verify = known == null || !known.verified();
+      CachedResponse response = StoredFile.read(channel, header, verify);
+      if (verify) {
         index.asMap().put(key, new Entry(header.fileLength(), true));
       }
-      mapped.load(); // fault the pages in here, not on the IO thread that writes them out
       hits.incrementAndGet();
-      return header.response(mapped);
+      return response;
     } catch (java.nio.file.NoSuchFileException e) {
       if (known != null) {
         index.invalidate(key);

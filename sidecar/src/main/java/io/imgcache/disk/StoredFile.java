@@ -4,6 +4,7 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.cache.StoredForm;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -20,6 +21,12 @@ final class StoredFile {
   private static final int MAX_METADATA = 1 << 20;
   /** Magic, metadata length; body length; checksum. */
   private static final int FIXED = 4 + 4 + 8 + 4;
+  /**
+   * Bodies up to this size are read into direct memory; larger ones are mapped. Every mapping is a
+   * kernel memory area until the collector frees its buffer (vm.max_map_count is 65,530 by
+   * default), so the many small bodies must not be mapped.
+   */
+  static final int MAP_ABOVE = 256 * 1024;
 
   private StoredFile() {}
 
@@ -30,13 +37,35 @@ final class StoredFile {
     }
   }
 
-  /** What the start of a file says, checked against its size. */
-  record Header(String key, byte[] metadata, long bodyOffset, long bodyLength, long fileLength) {
-    /** The response, its body a view of {@code mapped} (the whole file). */
-    CachedResponse response(ByteBuffer mapped) throws IOException {
-      ByteBuffer body = mapped.slice((int) bodyOffset, (int) bodyLength);
-      return StoredForm.decode(metadata, body);
+  /** What the start of a file says, checked against its size; {@code head}: every byte before the body. */
+  record Header(String key, byte[] metadata, byte[] head, long bodyOffset, long bodyLength, long fileLength) {}
+
+  /**
+   * The response in the file open on {@code channel}, its body off the Java heap: read into direct
+   * memory, or mapped when larger than {@link #MAP_ABOVE} (pages faulted in here, not on the IO
+   * thread that sends them). {@code verify}: check the CRC first.
+   */
+  static CachedResponse read(FileChannel channel, Header header, boolean verify) throws IOException {
+    ByteBuffer body;
+    if (header.bodyLength() > MAP_ABOVE) {
+      MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, header.bodyOffset(), header.bodyLength());
+      mapped.load();
+      body = mapped;
+    } else {
+      body = ByteBuffer.allocateDirect((int) header.bodyLength());
+      readFully(channel, body, header.bodyOffset());
     }
+    if (verify) {
+      ByteBuffer stored = ByteBuffer.allocate(4);
+      readFully(channel, stored, header.fileLength() - 4);
+      CRC32C crc = new CRC32C();
+      crc.update(header.head());
+      crc.update(body.duplicate());
+      if ((int) crc.getValue() != stored.getInt(0)) {
+        throw new DamagedException("checksum mismatch");
+      }
+    }
+    return StoredForm.decode(header.metadata(), body);
   }
 
   /** Writes {@code response} under {@code key} to {@code file} (created or truncated); returns its length. */
@@ -91,17 +120,10 @@ final class StoredFile {
     } catch (IOException e) {
       throw new DamagedException("metadata unreadable: " + e.getMessage());
     }
-    return new Header(key, metadata, bodyOffset, bodyLength, size);
-  }
-
-  /** Checks the CRC32C at the end of {@code whole} (the mapped file) against everything before it. */
-  static void verify(ByteBuffer whole) throws DamagedException {
-    int end = whole.capacity() - 4;
-    CRC32C crc = new CRC32C();
-    crc.update(whole.duplicate().position(0).limit(end));
-    if ((int) crc.getValue() != whole.getInt(end)) {
-      throw new DamagedException("checksum mismatch");
-    }
+    byte[] head = new byte[(int) bodyOffset];
+    fixed.get(0, head, 0, 8);
+    rest.get(0, head, 8, rest.capacity());
+    return new Header(key, metadata, head, bodyOffset, bodyLength, size);
   }
 
   private static void readFully(FileChannel channel, ByteBuffer into, long position) throws IOException {

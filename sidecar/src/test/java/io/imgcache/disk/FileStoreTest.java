@@ -23,6 +23,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The disk tier's files (issue 13): written whole and read back equal, found again by a new store
@@ -78,11 +80,13 @@ class FileStoreTest {
     }
   }
 
-  @Test
-  void aWrittenResponseReadsBackEqual() throws Exception {
+  /** 20 KB bodies are read into direct memory, 300 KB ones mapped (StoredFile.MAP_ABOVE). */
+  @ParameterizedTest
+  @ValueSource(ints = {20_000, 300_000})
+  void aWrittenResponseReadsBackEqual(int size) throws Exception {
     FileStore store = open(64 << 20);
     await("the start-up scan", store::scanDone);
-    CachedResponse written = response(1, 20_000);
+    CachedResponse written = response(1, size);
     store.write("/v2/image/png/1?w=10", written);
     awaitWritten(store, "/v2/image/png/1?w=10");
 
@@ -152,6 +156,21 @@ class FileStoreTest {
     assertFalse(Files.exists(halfWritten), "a write cut short: deleted");
     assertTrue(Files.exists(unrelated), "files not named like ours are left alone");
     assertTrue(store.figures().corrupt() >= 3, "counted: " + store.figures());
+  }
+
+  @Test
+  void aDamagedLargeBodyIsCaughtToo() throws Exception {
+    FileStore first = open(64 << 20);
+    first.write("/large", response(5, 400_000));
+    awaitWritten(first, "/large");
+    Path file = first.path("/large");
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - 100] ^= 0x01;
+    Files.write(file, bytes);
+    first.close();
+    FileStore store = open(64 << 20);
+    assertNull(read(store, "/large"));
+    assertFalse(Files.exists(file));
   }
 
   @Test
