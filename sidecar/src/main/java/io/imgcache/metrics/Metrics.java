@@ -89,7 +89,7 @@ public final class Metrics {
 
   private final Counter peerRequests = Counter.builder()
       .name("imgcache_peer_requests")
-      .help("Fetches from key owners, by peer and outcome (ok, error, too_large)")
+      .help("Fetches from key owners, by peer and outcome (ok, error, busy, too_large, not_cached)")
       .labelNames("peer", "outcome")
       .register(registry);
   private final Histogram peerDuration = Histogram.builder()
