@@ -8,8 +8,6 @@ import com.typesafe.config.ConfigValueFactory;
 import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.config.InvalidConfigException;
 import io.imgcache.sample.SampleOrigin;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import sun.misc.Signal;
@@ -205,18 +202,8 @@ public final class Main {
   }
 
   private static int version(PrintStream out) {
-    Properties p = new Properties();
-    try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-      if (in != null) {
-        p.load(in);
-      }
-    } catch (IOException e) {
-      // Reported as unknown below.
-    }
-    String commit = p.getProperty("commit", "unknown");
-    // Built outside a git checkout, the placeholder stays unfiltered.
-    out.println("imgcache " + p.getProperty("version", "unknown") + " (commit "
-        + (commit.startsWith("${") ? "unknown" : commit) + ")");
+    out.println("imgcache " + Version.describe());
     return 0;
   }
+
 }

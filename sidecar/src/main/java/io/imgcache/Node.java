@@ -18,8 +18,10 @@ import io.imgcache.membership.EtcdMembership;
 import io.imgcache.membership.Membership;
 import io.imgcache.membership.StaticMembership;
 import io.imgcache.metrics.Metrics;
+import io.imgcache.metrics.NodeStatus;
 import io.imgcache.origin.OriginClient;
 import io.imgcache.peer.ClusterPurge;
+import io.imgcache.peer.ClusterStatus;
 import io.imgcache.peer.PeerClients;
 import io.imgcache.http.PeerHandler;
 import io.imgcache.peer.RingPeers;
@@ -40,6 +42,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xnio.OptionMap;
@@ -89,6 +92,7 @@ public final class Node implements AutoCloseable {
   }
 
   private static Node start(ImgcacheConfig config, Deque<AutoCloseable> resources) {
+    long startNanos = System.nanoTime();
     checkDirectMemory(config.cache().maxBytes());
     XnioWorker worker = createWorker();
     resources.push(() -> shutdown(worker));
@@ -230,13 +234,18 @@ public final class Node implements AutoCloseable {
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
+    BooleanSupplier ready = () -> !stopping.get() && membership.ready();
+    NodeStatus status = new NodeStatus(self, Version.describe(), metrics, ready, () -> cluster.snapshot().ring().size(),
+        System::nanoTime, startNanos);
     PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy,
-        originConfig.timeout(), metrics);
-    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool,
-        peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token(), peersConfig.timeout());
+        originConfig.timeout(), metrics, status);
+    // What this node shows the others' peer endpoints for purges and the status.
+    String memberToken = peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token();
+    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool, memberToken, peersConfig.timeout());
+    ClusterStatus clusterStatus = new ClusterStatus(cluster, status::report, peerPool, memberToken);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, cluster, metrics,
-            () -> !stopping.get() && membership.ready(), config.adminToken(), originConfig.url(),
+        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, status,
+            clusterStatus, cluster, metrics, ready, config.adminToken(), originConfig.url(),
             originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
     // Only once the port is ours: a start that fails to bind must never have registered (it
     // would have taken over the key of the node that holds the port).
