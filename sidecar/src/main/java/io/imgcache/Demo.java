@@ -71,6 +71,7 @@ final class Demo {
     out.println("Ring:     curl -s " + urls.get(0) + "/_imgcache/ring");
     out.println("Metrics:  curl -s " + urls.get(0) + "/_imgcache/metrics | grep ^imgcache_");
     out.println("Stats:    curl -s " + urls.get(0) + "/_imgcache/stats");
+    out.println("Cluster:  imgcache status --url " + urls.get(0) + "   (JSON: curl -s " + urls.get(0) + "/_imgcache/cluster)");
     out.println("Ctrl-C stops the demo.");
     Main.awaitShutdown(() -> closeTogether(nodes), origin);
     return 0;
