@@ -26,7 +26,6 @@ final class Demo {
 
   static int run(PrintStream out) {
     SampleOrigin origin = SampleOrigin.start("127.0.0.1", 0, Duration.ofMillis(50));
-    List<AutoCloseable> running = new ArrayList<>();
     List<Integer> ports = new ArrayList<>();
     int port = FIRST_PORT;
     for (int i = 0; i < NODES; i++) {
@@ -42,14 +41,15 @@ final class Demo {
           "imgcache.listen.port", nodePort,
           "imgcache.self-url", "http://127.0.0.1:" + nodePort,
           "imgcache.origin.url", "http://127.0.0.1:" + origin.port(),
-          "imgcache.peers.static", urls);
+          "imgcache.peers.static", urls,
+          // No load balancer to leave and no peer that outlives the demo: nothing to wait for
+          // after deregistering (the default keeps a production node serving 2 s more).
+          "imgcache.shutdown.deregister-wait", "0s",
+          "imgcache.shutdown.drain-timeout", "500ms");
       ImgcacheConfig config = ImgcacheConfig.from(ConfigFactory.parseMap(overrides)
           .withFallback(ImgcacheConfig.effective(null)).resolve());
-      Node node = Node.start(config);
-      nodes.add(node);
-      running.add(node);
+      nodes.add(Node.start(config));
     }
-    running.add(origin);
 
     String image = "/v2/image/png/003?w=850&h=200&type=.png";
     ImgcacheConfig.Key keyConfig = nodes.get(0).config().cache().key();
@@ -71,9 +71,26 @@ final class Demo {
     out.println("Ring:     curl -s " + urls.get(0) + "/_imgcache/ring");
     out.println("Metrics:  curl -s " + urls.get(0) + "/_imgcache/metrics | grep ^imgcache_");
     out.println("Stats:    curl -s " + urls.get(0) + "/_imgcache/stats");
+    out.println("Cluster:  imgcache status --url " + urls.get(0) + "   (JSON: curl -s " + urls.get(0) + "/_imgcache/cluster)");
     out.println("Ctrl-C stops the demo.");
-    Main.awaitShutdown(running.toArray(AutoCloseable[]::new));
+    Main.awaitShutdown(() -> closeTogether(nodes), origin);
     return 0;
+  }
+
+  /**
+   * Closes every node at once and returns when all have stopped: each close blocks for its own
+   * drain, and one after another they would add up.
+   */
+  static void closeTogether(List<Node> nodes) throws InterruptedException {
+    List<Thread> closers = new ArrayList<>();
+    for (Node node : nodes) {
+      Thread closer = new Thread(node::close, "imgcache-demo-close-" + node.port());
+      closer.start();
+      closers.add(closer);
+    }
+    for (Thread closer : closers) {
+      closer.join();
+    }
   }
 
   /** The first port from {@code port} on that 127.0.0.1 can bind right now. */

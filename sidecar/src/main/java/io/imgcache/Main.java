@@ -8,8 +8,6 @@ import com.typesafe.config.ConfigValueFactory;
 import io.imgcache.config.ImgcacheConfig;
 import io.imgcache.config.InvalidConfigException;
 import io.imgcache.sample.SampleOrigin;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,20 +16,24 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import sun.misc.Signal;
 
-/** The command line: {@code imgcache run|demo|sample-origin|check-config|ban|version}. */
+/** The command line: {@code imgcache run|demo|status|ban|sample-origin|check-config|version}. */
 public final class Main {
   static final String USAGE = String.join("\n",
       "usage: imgcache run [--config FILE]             run a node (default config: " + ImgcacheConfig.DEFAULT_FILE + ")",
       "       imgcache demo                            a sample origin and a local cluster, no etcd",
+      "       imgcache status --url URL [--token T] [--json]   the cluster as the node at URL sees it",
       "       imgcache sample-origin [--port N] [--delay 50ms]   a stand-in for imgfit",
       "       imgcache check-config [--config FILE]    validate and print the effective config",
       "       " + BanCommand.USAGE + "   ban a target prefix on every member",
       "       imgcache version");
+
+  /** Options that take no value; present means "true". */
+  private static final Set<String> FLAGS = Set.of("--json");
 
   /** Secrets masked by check-config. */
   private static final List<String> SECRETS =
@@ -50,8 +52,11 @@ public final class Main {
     System.exit(run(args, System.out, System.err));
   }
 
-  /** Runs one command; returns the exit status. Long-running commands return when stopped. */
-  static int run(String[] args, PrintStream out, PrintStream err) {
+  /**
+   * Runs one command; returns the exit status. Long-running commands return when stopped. Public
+   * for tests of other packages that drive the command line against nodes of their own.
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0) {
       return usage(err, "no command given");
     }
@@ -70,6 +75,9 @@ public final class Main {
         case "check-config" -> only(options, err, "--config") ? checkConfig(configFile(options, true), out) : 2;
         case "sample-origin" -> only(options, err, "--port", "--delay") ? sampleOrigin(options, out) : 2;
         case "demo" -> only(options, err) ? Demo.run(out) : 2;
+        case "status" -> only(options, err, "--url", "--token", "--json")
+            ? StatusCommand.run(options.get("--url"), options.get("--token"), options.containsKey("--json"), out, err)
+            : 2;
         case "version" -> only(options, err) ? version(out) : 2;
         default -> usage(err, "unknown command: " + args[0]);
       };
@@ -98,7 +106,12 @@ public final class Main {
         throw new IllegalArgumentException("unexpected argument: " + arg);
       }
       int eq = arg.indexOf('=');
-      if (eq > 0) {
+      if (FLAGS.contains(eq > 0 ? arg.substring(0, eq) : arg)) {
+        if (eq > 0) {
+          throw new IllegalArgumentException(arg.substring(0, eq) + " takes no value");
+        }
+        options.put(arg, "true");
+      } else if (eq > 0) {
         options.put(arg.substring(0, eq), arg.substring(eq + 1));
       } else if (i + 1 < args.length) {
         options.put(arg, args[++i]);
@@ -209,18 +222,8 @@ public final class Main {
   }
 
   private static int version(PrintStream out) {
-    Properties p = new Properties();
-    try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-      if (in != null) {
-        p.load(in);
-      }
-    } catch (IOException e) {
-      // Reported as unknown below.
-    }
-    String commit = p.getProperty("commit", "unknown");
-    // Built outside a git checkout, the placeholder stays unfiltered.
-    out.println("imgcache " + p.getProperty("version", "unknown") + " (commit "
-        + (commit.startsWith("${") ? "unknown" : commit) + ")");
+    out.println("imgcache " + Version.describe());
     return 0;
   }
+
 }

@@ -20,9 +20,11 @@ import io.imgcache.membership.EtcdMembership;
 import io.imgcache.membership.Membership;
 import io.imgcache.membership.StaticMembership;
 import io.imgcache.metrics.Metrics;
+import io.imgcache.metrics.NodeStatus;
 import io.imgcache.origin.OriginClient;
 import io.imgcache.peer.ClusterBan;
 import io.imgcache.peer.ClusterPurge;
+import io.imgcache.peer.ClusterStatus;
 import io.imgcache.peer.PeerClients;
 import io.imgcache.http.PeerHandler;
 import io.imgcache.peer.RingPeers;
@@ -96,6 +98,7 @@ public final class Node implements AutoCloseable {
   }
 
   private static Node start(ImgcacheConfig config, Deque<AutoCloseable> resources) {
+    long startNanos = System.nanoTime();
     checkDirectMemory(config.cache().maxBytes());
     XnioWorker worker = createWorker();
     resources.push(() -> shutdown(worker));
@@ -264,17 +267,21 @@ public final class Node implements AutoCloseable {
 
     KeyPolicy keys = new KeyPolicy(cacheConfig.key().sortQuery(), cacheConfig.key().ignoreParams(),
         cacheConfig.key().maxLength());
+    NodeStatus status = new NodeStatus(self, Version.describe(), metrics, ready, () -> cluster.snapshot().ring().size(),
+        System::nanoTime, startNanos);
     PeerHandler peerHandler = new PeerHandler(group, keys, peersConfig.token(), config.adminToken(), policy,
-        originConfig.timeout(), metrics);
-    String peerAuth = peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token();
-    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool, peerAuth, peersConfig.timeout());
-    ClusterBan ban = new ClusterBan(cluster, group, peerPool, peerAuth, peersConfig.timeout(),
+        originConfig.timeout(), metrics, status);
+    // What this node shows the others' peer endpoints for purges, bans and the status.
+    String memberToken = peersConfig.token().isEmpty() ? config.adminToken() : peersConfig.token();
+    ClusterPurge purge = new ClusterPurge(cluster, group, peerPool, memberToken, peersConfig.timeout());
+    ClusterBan ban = new ClusterBan(cluster, group, peerPool, memberToken, peersConfig.timeout(),
         cacheConfig.banLifetime(), System::nanoTime, membership::publishBan);
     resources.push(ban);
     membership.followBans(config.etcd().bansPrefix(), ban::applyStored);
+    ClusterStatus clusterStatus = new ClusterStatus(cluster, status::report, peerPool, memberToken);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
-        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, cluster,
-            metrics, ready, config.adminToken(), originConfig.url(),
+        new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, status,
+            clusterStatus, cluster, metrics, ready, config.adminToken(), originConfig.url(),
             originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
     // Only once the port is ours: a start that fails to bind must never have registered (it
     // would have taken over the key of the node that holds the port).

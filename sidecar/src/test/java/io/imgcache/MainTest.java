@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,7 +63,15 @@ class MainTest {
         Arguments.of((Object) new String[] {"sample-origin", "--port=-1"}),
         Arguments.of((Object) new String[] {"sample-origin", "--delay", "xyz"}),
         Arguments.of((Object) new String[] {"sample-origin", "--port", "0", "--delay", "soon"}),
-        Arguments.of((Object) new String[] {"sample-origin", "--config", "x.conf"}));
+        Arguments.of((Object) new String[] {"sample-origin", "--config", "x.conf"}),
+        Arguments.of((Object) new String[] {"status"}),
+        Arguments.of((Object) new String[] {"status", "--json"}),
+        Arguments.of((Object) new String[] {"status", "--url", "127.0.0.1:9000"}),
+        Arguments.of((Object) new String[] {"status", "--url", "ftp://127.0.0.1:9000"}),
+        Arguments.of((Object) new String[] {"status", "--url", "http://127.0.0.1:9000/_imgcache/cluster"}),
+        Arguments.of((Object) new String[] {"status", "--url", "http://127.0.0.1:9000", "--json=yes"}),
+        Arguments.of((Object) new String[] {"status", "--url", "http://127.0.0.1:9000", "--config", "x.conf"}),
+        Arguments.of((Object) new String[] {"status", "--url", "http://127.0.0.1:9000", "--token"}));
   }
 
   @ParameterizedTest
@@ -89,6 +98,27 @@ class MainTest {
     assertEquals(0, o.status(), o.err());
     assertTrue(o.out().startsWith("imgcache "), o.out());
     assertEquals("", o.err());
+  }
+
+  @Test
+  void statusOfANodeThatDoesNotAnswerIsOneLineAndExit1() throws Exception {
+    int port;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort(); // closed again: nothing listens there now
+    }
+    String url = "http://127.0.0.1:" + port;
+    for (String[] args : List.of(new String[] {"status", "--url", url}, new String[] {"status", "--json", "--url", url + "/"})) {
+      Outcome o = run(args);
+      assertEquals(1, o.status(), o.err());
+      assertEquals("", o.out());
+      assertEquals(1, o.errLines(), o.err());
+      assertTrue(o.err().startsWith("imgcache: " + url + " does not answer: "), o.err());
+    }
+  }
+
+  @Test
+  void usageNamesStatus() {
+    assertTrue(Main.USAGE.contains("imgcache status --url URL [--token T] [--json]"), Main.USAGE);
   }
 
   /** key | HOCON with a bad value for it. */

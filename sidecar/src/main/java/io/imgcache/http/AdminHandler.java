@@ -6,9 +6,11 @@ import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Json;
 import io.imgcache.metrics.Metrics;
+import io.imgcache.metrics.NodeStatus;
 import io.imgcache.metrics.StatsJson;
 import io.imgcache.peer.ClusterBan;
 import io.imgcache.peer.ClusterPurge;
+import io.imgcache.peer.ClusterStatus;
 import io.imgcache.ring.Cluster;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
@@ -19,6 +21,7 @@ import java.net.InetAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -33,17 +36,21 @@ final class AdminHandler {
   private final KeyPolicy keys;
   private final ClusterPurge purge;
   private final ClusterBan ban;
+  private final NodeStatus status;
+  private final ClusterStatus clusterStatus;
   private final BooleanSupplier ready;
   private final BearerToken adminToken; // not set = loopback only
 
   AdminHandler(Metrics metrics, Cluster cluster, Group group, KeyPolicy keys, ClusterPurge purge, ClusterBan ban,
-      BooleanSupplier ready, String adminToken) {
+      NodeStatus status, ClusterStatus clusterStatus, BooleanSupplier ready, String adminToken) {
     this.ban = ban;
     this.metrics = metrics;
     this.cluster = cluster;
     this.group = group;
     this.keys = keys;
     this.purge = purge;
+    this.status = status;
+    this.clusterStatus = clusterStatus;
     this.ready = ready;
     this.adminToken = new BearerToken(adminToken);
   }
@@ -65,6 +72,10 @@ final class AdminHandler {
           ringJson(cluster.snapshot()).getBytes(StandardCharsets.UTF_8)));
       case "/_imgcache/cache" -> admin(this::cache);
       case "/_imgcache/ban" -> admin(this::ban);
+      case "/_imgcache/status" -> admin(ex -> Responses.send(ex, 200, Responses.JSON,
+          status.report().toString().getBytes(StandardCharsets.UTF_8)));
+      // Waits for every member's answer: completes on a peer client IO thread, sent from ours.
+      case "/_imgcache/cluster" -> admin(ex -> sendLater(ex, clusterStatus.report().thenApply(Object::toString)));
       // The node's own namespace: an unknown path here is never the origin's.
       default -> ex -> Responses.text(ex, 404, "no such imgcache endpoint: " + path);
     };
@@ -136,8 +147,13 @@ final class AdminHandler {
     if (key == null) {
       return;
     }
-    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> purge.purge(key).thenAcceptAsync(
-        json -> Responses.send(exchange, 200, Responses.JSON, json.getBytes(StandardCharsets.UTF_8)),
+    sendLater(exchange, purge.purge(key));
+  }
+
+  /** Answers 200 with {@code json} once it completes (never exceptionally), on the exchange's IO thread. */
+  private static void sendLater(HttpServerExchange exchange, CompletableFuture<String> json) {
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> json.thenAcceptAsync(
+        body -> Responses.send(exchange, 200, Responses.JSON, body.getBytes(StandardCharsets.UTF_8)),
         exchange.getIoThread()));
   }
 

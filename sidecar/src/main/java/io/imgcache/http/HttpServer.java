@@ -7,7 +7,9 @@ import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.peer.ClusterBan;
+import io.imgcache.metrics.NodeStatus;
 import io.imgcache.peer.ClusterPurge;
+import io.imgcache.peer.ClusterStatus;
 import io.imgcache.peer.PeerProtocol;
 import io.imgcache.ring.Cluster;
 import io.undertow.Handlers;
@@ -56,7 +58,8 @@ public final class HttpServer implements AutoCloseable {
 
   /** What the server serves. */
   public record Routes(Group group, KeyPolicy keys, CachePolicy policy, boolean passCookies, HttpHandler peerHandler,
-      ClusterPurge purge, ClusterBan ban, Cluster cluster, Metrics metrics,
+      ClusterPurge purge, ClusterBan ban, NodeStatus status, ClusterStatus clusterStatus, Cluster cluster,
+      Metrics metrics,
       BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, PooledHttpClient originClient,
       int maxHeaderLine) {}
 
@@ -76,7 +79,7 @@ public final class HttpServer implements AutoCloseable {
     FrontHandler front = new FrontHandler(routes.group(), routes.keys(), routes.passCookies(), routes.policy(),
         passThrough, key -> routes.purge().purge(key), routes.originTimeout(), routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
-        routes.purge(), routes.ban(), routes.ready(), routes.adminToken());
+        routes.purge(), routes.ban(), routes.status(), routes.clusterStatus(), routes.ready(), routes.adminToken());
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
     VersionSniffer versions = new VersionSniffer();

@@ -11,6 +11,7 @@ import io.imgcache.httpclient.OpenResponse;
 import io.imgcache.key.InvalidKeyException;
 import io.imgcache.key.KeyPolicy;
 import io.imgcache.metrics.Metrics;
+import io.imgcache.metrics.NodeStatus;
 import io.imgcache.peer.ClusterPurge;
 import io.imgcache.peer.PeerProtocol;
 import io.undertow.server.HttpHandler;
@@ -26,8 +27,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Serves the peer protocol: {@code GET /_groupcache/_health} and {@code GET
- * /_groupcache/<group>/<base64url key>}. A key request is answered by this node as the owner —
+ * Serves the peer protocol: {@code GET /_groupcache/_health}, {@code GET /_groupcache/_status}
+ * (this node's figures) and {@code GET /_groupcache/<group>/<base64url key>}. A key request is answered by this node as the owner —
  * from its main cache or a coalesced load from its own origin — and never forwarded, whatever this
  * node's ring says: one hop at most. Hits are answered on the IO thread.
  */
@@ -43,15 +44,17 @@ public final class PeerHandler implements HttpHandler {
   private final CachePolicy clock;
   private final Duration relayTimeout;
   private final Metrics metrics;
+  private final NodeStatus status;
 
   /**
    * @param token the peer token ("" = none)
-   * @param adminToken also accepted for purges ("" = none); with neither token set, purges are open
-   *     like everything else on the peer port
+   * @param adminToken also accepted for purges and the status ("" = none); with neither token set,
+   *     they are open like everything else on the peer port
    * @param relayTimeout bounds the transfer of a too-large answer streamed to the asking node (origin.timeout)
+   * @param status this node's figures, for {@code GET /_groupcache/_status}
    */
   public PeerHandler(Group group, KeyPolicy keys, String token, String adminToken, CachePolicy clock,
-      Duration relayTimeout, Metrics metrics) {
+      Duration relayTimeout, Metrics metrics, NodeStatus status) {
     this.clock = clock;
     this.relayTimeout = relayTimeout;
     this.group = group;
@@ -61,6 +64,7 @@ public final class PeerHandler implements HttpHandler {
     this.token = new BearerToken(token);
     this.adminToken = new BearerToken(adminToken);
     this.metrics = metrics;
+    this.status = status;
   }
 
   @Override
@@ -76,9 +80,14 @@ public final class PeerHandler implements HttpHandler {
       exchange.getResponseSender().send(ByteBuffer.wrap(OK));
       return;
     }
-    if (purge ? !mayPurge(exchange) : token.isSet() && !token.matches(exchange)) {
+    boolean figures = !purge && path.equals(PeerProtocol.STATUS_PATH);
+    if (purge || figures ? !peerOrAdmin(exchange) : token.isSet() && !token.matches(exchange)) {
       exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
       error(exchange, 401, PeerProtocol.ERROR_UNAUTHORIZED, "missing or wrong peer token");
+      return;
+    }
+    if (figures) {
+      Responses.send(exchange, 200, Responses.JSON, status.report().toString().getBytes(StandardCharsets.UTF_8));
       return;
     }
     if (purge && path.startsWith(banPrefix)) {
@@ -161,7 +170,8 @@ public final class PeerHandler implements HttpHandler {
     }
   }
 
-  private boolean mayPurge(HttpServerExchange exchange) {
+  /** For purges, bans and the status: either token, or nothing when neither is set. */
+  private boolean peerOrAdmin(HttpServerExchange exchange) {
     if (!token.isSet() && !adminToken.isSet()) {
       return true;
     }

@@ -1,7 +1,18 @@
 package io.imgcache.metrics;
 
-/** Just enough JSON writing for the stats and ring endpoints. Not thread-safe. */
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+
+/**
+ * Just enough JSON writing for the node's endpoints, and reading back ({@link #read}) through
+ * typesafe-config's strict JSON parser. A writer is not thread-safe.
+ */
 public final class Json {
+  private static final ConfigParseOptions JSON = ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON);
+
   private final StringBuilder out = new StringBuilder(1024);
   private boolean needComma;
 
@@ -97,6 +108,20 @@ public final class Json {
       }
     }
     out.append('"');
+  }
+
+  /**
+   * Parses a JSON object; members are read as config paths ({@code a.b} is member {@code b} of
+   * member {@code a}), and a member that is {@code null} reads as absent ({@code hasPath} false).
+   *
+   * @throws IllegalArgumentException if {@code text} is not a JSON object
+   */
+  public static Config read(String text) {
+    try {
+      return ConfigFactory.parseString(text, JSON);
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException("not a JSON object: " + e.getMessage(), e);
+    }
   }
 
   @Override

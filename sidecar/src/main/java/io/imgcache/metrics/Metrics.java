@@ -13,10 +13,14 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -90,7 +94,7 @@ public final class Metrics {
 
   private final Counter peerRequests = Counter.builder()
       .name("imgcache_peer_requests")
-      .help("Fetches from key owners, by peer and outcome (ok, error, too_large)")
+      .help("Fetches from key owners, by peer and outcome (ok, error, busy, too_large, not_cached)")
       .labelNames("peer", "outcome")
       .register(registry);
   private final Histogram peerDuration = Histogram.builder()
@@ -141,11 +145,22 @@ public final class Metrics {
       .help("Lists of the member prefix followed by a new watch")
       .build();
 
+  /** Over how long {@link #recentOriginLoadsPerSecond} counts. */
+  public static final Duration RECENT_WINDOW = Duration.ofMinutes(1);
+
+  private final RecentRate recentOriginLoads;
+
   // Read at scrape time; registered while the node is wired, before it serves.
   private final Map<String, Supplier<CacheFigures>> caches = new ConcurrentSkipListMap<>();
   private final Map<String, Supplier<Map<String, PoolFigures>>> pools = new ConcurrentSkipListMap<>();
 
   public Metrics() {
+    this(System::nanoTime);
+  }
+
+  /** {@code nanoClock} times the recent rates ({@link #RECENT_WINDOW}). */
+  public Metrics(LongSupplier nanoClock) {
+    recentOriginLoads = new RecentRate(RECENT_WINDOW, 60, nanoClock);
     JvmMetrics.builder().register(registry);
     registerCacheMetrics();
     registerPoolMetrics();
@@ -177,6 +192,9 @@ public final class Metrics {
   /** Records one origin request of {@code kind} ("load" or "pass"). */
   public void originRequest(String kind) {
     originRequests.labelValues(kind).inc();
+    if (kind.equals("load")) {
+      recentOriginLoads.record();
+    }
   }
 
   public void originError(String reason) {
@@ -389,6 +407,49 @@ public final class Metrics {
 
   /** What {@link #registerPool} reads. */
   public record PoolFigures(long active, long idle, long created, long destroyed) {}
+
+  // ---- figures read back, for the node's status ----
+
+  /** Client requests answered since start, by X-Cache value (every status class together). */
+  public Map<String, Long> requestsByCache() {
+    Map<String, Long> byCache = new TreeMap<>();
+    requests.collect().getDataPoints().forEach(
+        p -> byCache.merge(p.getLabels().get("cache"), (long) p.getValue(), Long::sum));
+    return byCache;
+  }
+
+  /** Loads from the local origin since start (pass-through not counted). */
+  public long originLoads() {
+    return sum(originRequests, "kind", "load"::equals);
+  }
+
+  /** Origin loads per second over the last {@link #RECENT_WINDOW} (or since start, if shorter). */
+  public double recentOriginLoadsPerSecond() {
+    return recentOriginLoads.perSecond();
+  }
+
+  /**
+   * Fetches from key owners that failed since start (outcome {@code error}: an error answer, a
+   * timeout, no connection). Not counted: {@code busy} (no free connection here, borrowed again)
+   * and {@code not_cached} (a warm-up question the previous owner had no copy for).
+   */
+  public long peerErrors() {
+    return sum(peerRequests, "outcome", "error"::equals);
+  }
+
+  /** The figures of every registered cache, by name, now. */
+  public Map<String, CacheFigures> caches() {
+    Map<String, CacheFigures> now = new TreeMap<>();
+    caches.forEach((name, figures) -> now.put(name, figures.get()));
+    return now;
+  }
+
+  private static long sum(Counter counter, String label, Predicate<String> values) {
+    return (long) counter.collect().getDataPoints().stream()
+        .filter(p -> values.test(p.getLabels().get(label)))
+        .mapToDouble(p -> p.getValue())
+        .sum();
+  }
 
   /** The registry, for components that export metrics of their own kind. */
   public PrometheusRegistry registry() {

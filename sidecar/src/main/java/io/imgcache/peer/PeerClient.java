@@ -161,7 +161,8 @@ final class PeerClient implements PeerPicker.Peer {
       throw new ObjectTooLargeException("peer " + url + ": body larger than the object size limit");
     }
     if (error != null) {
-      metrics.peerRequest(url, "error");
+      // A warm-up question the previous owner had no copy for is an answer, not a failure.
+      metrics.peerRequest(url, PeerProtocol.ERROR_NOT_CACHED.equals(error) ? "not_cached" : "error");
       throw new PeerException("peer " + url + " answered " + response.status()
           + (error == null ? "" : " (" + error + ")"), null,
           blames(error));

@@ -15,6 +15,11 @@ public final class PeerProtocol {
   /** Liveness probe path; touches no cache and no origin. */
   public static final String HEALTH_PATH = PREFIX + "_health";
   /**
+   * The answering node's own figures ({@code NodeReport} JSON), for {@code imgcache status}; takes
+   * the peer or the admin token, like a purge.
+   */
+  public static final String STATUS_PATH = PREFIX + "_status";
+  /**
    * Set on answers that are about the protocol, not the key (bad key, token, unknown group, the
    * owner's origin failed, too large), so a client can tell them from an origin's own 400 or 404.
    */

@@ -1,2 +1,2 @@
-/** The peer protocol (GET /_groupcache/&lt;group&gt;/&lt;base64url key&gt;): its client, its server handler, and the ring-based owner choice. */
+/** The peer protocol (GET /_groupcache/&lt;group&gt;/&lt;base64url key&gt;): its client, the ring-based owner choice, and the questions put to every member (purge, status). */
 package io.imgcache.peer;

@@ -77,4 +77,21 @@ class WarmUpTest extends ClusterTest {
     }
     assertEquals(KEYS, cluster.originRequests());
   }
+
+  /**
+   * Regression: a freshly started node asks a key's previous owner for its copy first, and the
+   * previous owner's "not cached" answer was counted as a failed fetch ({@code outcome="error"}):
+   * every new cluster showed peer errors.
+   */
+  @Test
+  void warmUpQuestionsThePreviousOwnerHadNoCopyForAreNotPeerErrors() {
+    List<Node> nodes = cluster.start(3, Map.of());
+    Node owner = nodes.get(0);
+    String target = LocalCluster.targetsOwnedBy(owner, owner, "/v2/image/png/cold?i=", 1).get(0);
+    LocalCluster.assertAnswer(cluster.stub(target, 77, 0), "MISS", cluster.get(owner, target));
+
+    assertEquals(1.0, cluster.metric(owner, "imgcache_peer_requests_total", "outcome", "not_cached"),
+        "the warm-up question was asked and answered");
+    assertEquals(0.0, cluster.metric(owner, "imgcache_peer_requests_total", "outcome", "error"));
+  }
 }
