@@ -273,10 +273,15 @@ public final class Group {
     main.forEachKey(key -> {
       if (!owned.test(Variants.base(key))) {
         CachedResponse response = main.peek(key);
-        if (response != null && main.invalidate(key)) {
-          if (response.status() == 200) {
-            hot.put(key, response);
-          }
+        if (response == null) {
+          return;
+        }
+        // Into the hot cache first: the new owner asks for the key (warm-up) at this very moment,
+        // and a copy taken out of main before it is in hot was a miss, loaded from the origin again.
+        if (response.status() == 200) {
+          hot.put(key, response);
+        }
+        if (main.invalidate(key)) {
           moved[0]++;
         }
       }
