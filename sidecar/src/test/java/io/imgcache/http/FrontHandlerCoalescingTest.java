@@ -6,7 +6,6 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.imgcache.http.OneNode.ascii;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -65,7 +64,7 @@ class FrontHandlerCoalescingTest extends OneNodeTest {
         .withStatus(200)
         .withHeader("Content-Type", "image/png")
         .withBody(body)
-        .withFixedDelay(1000)));
+        .withFixedDelay(3000))); // the first client leaves well within it
     one = OneNode.start(origin, Map.of());
 
     CompletableFuture<HttpResponse<byte[]>> second;
@@ -77,9 +76,10 @@ class FrontHandlerCoalescingTest extends OneNodeTest {
       second = one.http.sendAsync(one.request("/v2/image/png/slow").GET().build(),
           HttpResponse.BodyHandlers.ofByteArray());
       // Let the second client's request reach the node and join the flight before the first leaves.
+      // Joined, not answered yet: a coalesced wait is counted when a request joins a flight in flight.
+      // (Not "second is not done": that timed the machine, and a busy one got past the origin's delay.)
       OneNode.await("the second client to join the load", Duration.ofSeconds(5),
           () -> coalescedWaits(one) >= 1);
-      assertFalse(second.isDone(), "the second client waits for the load");
     } catch (IOException e) {
       throw new AssertionError(e);
     }
