@@ -90,6 +90,9 @@ public final class Group {
     /** The owner at {@code peerUrl} gave no authoritative answer (unreachable, timed out, failed). */
     default void peerFailed(String peerUrl) {}
 
+    /** The owner at {@code peerUrl} answered a fetch (any status: its answer is authoritative). */
+    default void peerAnswered(String peerUrl) {}
+
     /** A key owned elsewhere was loaded from this node's origin because its owner failed. */
     default void fallback() {}
 
@@ -283,7 +286,10 @@ public final class Group {
   private CompletableFuture<Result> fetchFromOwner(Request request, PeerPicker.Peer owner, boolean retried) {
     String flight = variants.keyFor(request.key(), request);
     return settle(ownerFetches.join(flight, () -> owner.fetch(request)
-        .thenApply(response -> new Result(Source.PEER, response, store(request, response, false)))
+        .thenApply(response -> {
+          events.peerAnswered(owner.url());
+          return new Result(Source.PEER, response, store(request, response, false));
+        })
         .exceptionallyCompose(failure -> {
           if (Failures.cause(failure) instanceof ObjectTooLargeException) {
             // The owner is fine; the object is just not cacheable anywhere.
