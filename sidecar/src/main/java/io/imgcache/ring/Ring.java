@@ -61,7 +61,6 @@ public final class Ring {
   /** Upper bound for members × vnodes × POINTS_PER_VNODE (~200 MB while building). */
   static final long MAX_POINTS = 1L << 24;
 
-  private static final HashFunction KEY_HASH = Hashing.murmur3_128();
   private static final ImmutableList<HashFunction> POINT_HASHES = pointHashes();
   private static final double HASH_SPACE = 0x1p64;
 
@@ -234,7 +233,7 @@ public final class Ring {
 
   /** The 64-bit ring position of {@code key}. */
   static long hash(String key) {
-    return KEY_HASH.hashBytes(key.getBytes(UTF_8)).asLong();
+    return KeyHash.of(key);
   }
 
   /** Rings are equal when built from equal member sets with equal {@code vnodes}. */

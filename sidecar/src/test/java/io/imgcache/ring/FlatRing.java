@@ -1,6 +1,9 @@
 package io.imgcache.ring;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import com.google.common.collect.ImmutableSortedSet;
+import com.google.common.hash.Hashing;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -46,7 +49,7 @@ final class FlatRing {
   }
 
   String owner(String key) {
-    int i = Arrays.binarySearch(points, Ring.hash(key));
+    int i = Arrays.binarySearch(points, Hashing.murmur3_128().hashBytes(key.getBytes(UTF_8)).asLong()); // as it was
     if (i < 0) {
       i = -i - 1;
     }
