@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  *       decided within the threshold's rounds);
  *   <li>a peer that answered a fetch since the last round, with no failure after it: not probed —
  *       that answer is recorded as the round's success;
- *   <li>a peer fetched from (answered or failed) within the last {@value #RECENT_ROUNDS} rounds:
- *       probed;
+ *   <li>a peer fetched from (answered or failed) within the last unhealthy-threshold rounds:
+ *       probed (so probes to such peers are bounded by the fetch rate, not the fleet);
  *   <li>of the rest, the next {@code sample} in member order after the last one sampled: probed.
  * </ul>
  * So a peer this node talks to is observed every round, as before, and leaves within interval ×
@@ -58,13 +58,12 @@ import org.slf4j.LoggerFactory;
 public final class HealthMonitor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HealthMonitor.class);
   private static final List<String> NO_HEADERS = List.of();
-  /** How many rounds after its last fetch a peer counts as one this node talks to. */
-  static final int RECENT_ROUNDS = 60;
 
   private final Cluster cluster;
-  private final PooledHttpClient probes;
+  private final Prober probes;
+  private final AutoCloseable closeProbes;
+  private final int recentRounds; // how many rounds after its last fetch a peer counts as one this node talks to
   private final Duration interval;
-  private final Duration timeout;
   private final Listener listener;
   private final ScheduledExecutorService thread;
   private final int sample;
@@ -79,18 +78,33 @@ public final class HealthMonitor implements AutoCloseable {
     default void transition(String peer, boolean healthy) {}
   }
 
+  /** One health probe of {@code member}: completes true if it answered 200; never exceptionally. */
+  @FunctionalInterface
+  interface Prober {
+    CompletableFuture<Boolean> probe(String member);
+  }
+
   /**
    * {@code probes} is owned by the monitor and closed with it; {@code sample} ≥ 1 is config {@code
    * health.sample}.
    */
   public HealthMonitor(Cluster cluster, PooledHttpClient probes, Duration interval, Duration timeout,
       int unhealthyThreshold, int healthyThreshold, int sample, Listener listener) {
+    this(cluster, member -> probes.get(URI.create(member), PeerProtocol.HEALTH_PATH, NO_HEADERS, timeout, 1024)
+            .handle((response, failure) -> failure == null && response.status() == 200),
+        probes::close, interval, unhealthyThreshold, healthyThreshold, sample, listener);
+  }
+
+  /** With probes of its own (simulations); {@code closeProbes} runs on {@link #close}. */
+  HealthMonitor(Cluster cluster, Prober probes, AutoCloseable closeProbes, Duration interval, int unhealthyThreshold,
+      int healthyThreshold, int sample, Listener listener) {
     checkArgument(sample >= 1, "sample must be >= 1, was %s", sample);
     this.cluster = cluster;
     this.sample = sample;
     this.probes = probes;
+    this.closeProbes = closeProbes;
     this.interval = interval;
-    this.timeout = timeout;
+    this.recentRounds = unhealthyThreshold;
     this.listener = listener;
     this.states = new PeerStates(unhealthyThreshold, healthyThreshold);
     ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
@@ -151,10 +165,10 @@ public final class HealthMonitor implements AutoCloseable {
     for (String member : choose(snapshot)) {
       CompletableFuture<Void> done = new CompletableFuture<>();
       recorded.add(done);
-      probes.get(URI.create(member), PeerProtocol.HEALTH_PATH, NO_HEADERS, timeout, 1024)
-          .whenComplete((response, failure) -> {
+      probes.probe(member)
+          .whenComplete((ok, failure) -> {
             boolean handedOver = execute(() -> {
-              record(member, failure == null && response.status() == 200);
+              record(member, failure == null && ok);
               done.complete(null);
             });
             if (!handedOver) {
@@ -196,7 +210,7 @@ public final class HealthMonitor implements AutoCloseable {
         probe.add(peer);
       } else if (answeredFetch) {
         record(peer, true);
-      } else if (fetched == null || round - fetched > RECENT_ROUNDS) {
+      } else if (fetched == null || round - fetched > recentRounds) {
         continue; // not talked to: only in its turn of the sample
       } else {
         probe.add(peer);
@@ -257,6 +271,10 @@ public final class HealthMonitor implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    probes.close();
+    try {
+      closeProbes.close();
+    } catch (Exception e) {
+      log.warn("closing the health probes failed", e);
+    }
   }
 }

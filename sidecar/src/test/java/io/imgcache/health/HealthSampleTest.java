@@ -129,7 +129,7 @@ class HealthSampleTest {
     for (int i = 0; i < UNHEALTHY; i++) {
       f.monitor().reportFailure(down.url());
     }
-    int rounds = HealthMonitor.RECENT_ROUNDS + 5; // past the window its failed fetches keep it probed
+    int rounds = UNHEALTHY + 20; // well past the window its failed fetches kept it probed
     for (int round = 1; round <= rounds; round++) {
       round(f.monitor());
     }
