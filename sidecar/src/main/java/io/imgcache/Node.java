@@ -202,8 +202,13 @@ public final class Node implements AutoCloseable {
       }
 
       @Override
-      public void peerAnswered(String peerUrl) {
-        health.reportAnswer(peerUrl);
+      public void peerFetchStarted(String peerUrl) {
+        health.reportFetchStarted(peerUrl);
+      }
+
+      @Override
+      public void peerFetchEnded(String peerUrl, boolean answered) {
+        health.reportFetchEnded(peerUrl, answered);
       }
 
       @Override

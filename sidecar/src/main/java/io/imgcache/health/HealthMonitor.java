@@ -10,12 +10,12 @@ import io.imgcache.ring.Cluster;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,18 +38,19 @@ import org.slf4j.LoggerFactory;
  *       decided within the threshold's rounds);
  *   <li>a peer that answered a fetch since the last round, with no failure after it: not probed —
  *       that answer is recorded as the round's success;
- *   <li>a peer fetched from (answered or failed) within the last unhealthy-threshold rounds:
- *       probed (so probes to such peers are bounded by the fetch rate, not the fleet);
+ *   <li>a peer with a fetch in flight (started, not yet ended): probed — it may be hung, and the
+ *       fetch would wait up to peers.timeout; so probes are bounded by the fetches in flight, not
+ *       by the fleet;
  *   <li>of the rest, the next {@code sample} in member order after the last one sampled: probed.
  * </ul>
- * So a peer this node talks to is observed every round, as before, and leaves within interval ×
- * unhealthy-threshold + timeout; a peer it does not talk to is probed at least every
+ * So a peer this node is fetching from, or has failed a fetch from, is observed every round, as
+ * before, and leaves within interval × unhealthy-threshold + timeout of that; a peer it does not talk to is probed at least every
  * ⌈others / sample⌉ rounds, and once a probe fails it is probed every round: it leaves within
  * interval × (⌈others / sample⌉ + unhealthy-threshold − 1) + timeout, or as soon as fetches to it
  * begin failing.
  *
  * <p>All decisions run on the monitor's one thread; {@link #reportFailure} only hands over, and
- * {@link #reportAnswer} only marks a concurrent set.
+ * {@link #reportFetchStarted} and {@link #reportFetchEnded} only count in concurrent maps.
  *
  * <p>Time: decisions count rounds and reports, never time. {@link #start} runs a probe round every
  * {@code interval} (fixed delay). Tests run rounds themselves ({@link #probeRound}) instead of
@@ -62,15 +63,13 @@ public final class HealthMonitor implements AutoCloseable {
   private final Cluster cluster;
   private final Prober probes;
   private final AutoCloseable closeProbes;
-  private final int recentRounds; // how many rounds after its last fetch a peer counts as one this node talks to
   private final Duration interval;
   private final Listener listener;
   private final ScheduledExecutorService thread;
   private final int sample;
   private final PeerStates states; // confined to thread
-  private final Map<String, Long> lastFetchRound = new HashMap<>(); // confined to thread
+  private final Map<String, AtomicInteger> inFlight = new ConcurrentHashMap<>(); // fetches started, not ended, per peer
   private final Set<String> answered = ConcurrentHashMap.newKeySet(); // peers that answered a fetch since the last round
-  private long round; // confined to thread: rounds started so far
   private String sampledUpTo = ""; // confined to thread: the last member the rotating sample probed
 
   /** Told about transitions, on the monitor's thread; must be quick. */
@@ -104,7 +103,6 @@ public final class HealthMonitor implements AutoCloseable {
     this.probes = probes;
     this.closeProbes = closeProbes;
     this.interval = interval;
-    this.recentRounds = unhealthyThreshold;
     this.listener = listener;
     this.states = new PeerStates(unhealthyThreshold, healthyThreshold);
     ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
@@ -125,18 +123,26 @@ public final class HealthMonitor implements AutoCloseable {
   public void reportFailure(String peer) {
     execute(() -> {
       answered.remove(peer); // an answer before this failure must not count as the round's success
-      lastFetchRound.put(peer, round);
       record(peer, false);
     });
   }
 
+  /** A real fetch from {@code peer} begins. Non-blocking and cheap (per fetch, on IO threads); any thread. */
+  public void reportFetchStarted(String peer) {
+    inFlight.computeIfAbsent(peer, p -> new AtomicInteger()).incrementAndGet();
+  }
+
   /**
-   * A real fetch from {@code peer} was answered (any status). Non-blocking and cheap (called per
-   * fetch, on IO threads); any thread.
+   * The fetch {@link #reportFetchStarted} announced ended; {@code answered}: the peer answered it
+   * (any status). A failure is reported with {@link #reportFailure} as well. Non-blocking; any thread.
    */
-  public void reportAnswer(String peer) {
-    if (!answered.contains(peer)) {
-      answered.add(peer);
+  public void reportFetchEnded(String peer, boolean answered) {
+    AtomicInteger n = inFlight.get(peer);
+    if (n != null) {
+      n.decrementAndGet();
+    }
+    if (answered && !this.answered.contains(peer)) {
+      this.answered.add(peer);
     }
   }
 
@@ -159,8 +165,7 @@ public final class HealthMonitor implements AutoCloseable {
     Cluster.Snapshot snapshot = cluster.snapshot();
     Set<String> members = snapshot.members();
     states.retain(members);
-    lastFetchRound.keySet().retainAll(members);
-    round++;
+    inFlight.entrySet().removeIf(e -> e.getValue().get() <= 0 && !members.contains(e.getKey()));
     List<CompletableFuture<Void>> recorded = new ArrayList<>();
     for (String member : choose(snapshot)) {
       CompletableFuture<Void> done = new CompletableFuture<>();
@@ -202,18 +207,15 @@ public final class HealthMonitor implements AutoCloseable {
         continue;
       }
       boolean answeredFetch = answered.remove(peer);
-      if (answeredFetch) {
-        lastFetchRound.put(peer, round);
-      }
-      Long fetched = lastFetchRound.get(peer);
+      AtomicInteger fetching = inFlight.get(peer);
       if (states.suspect(peer)) {
         probe.add(peer);
       } else if (answeredFetch) {
         record(peer, true);
-      } else if (fetched == null || round - fetched > recentRounds) {
-        continue; // not talked to: only in its turn of the sample
-      } else {
+      } else if (fetching != null && fetching.get() > 0) {
         probe.add(peer);
+      } else {
+        continue; // not being talked to: only in its turn of the sample
       }
       done.add(peer);
     }

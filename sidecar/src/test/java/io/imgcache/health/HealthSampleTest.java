@@ -87,15 +87,17 @@ class HealthSampleTest {
     Fleet f = fleet(7);
     FakePeer talkedTo = f.peers().get(3);
     for (int round = 1; round <= 10; round++) {
-      f.monitor().reportAnswer(talkedTo.url());
+      answeredFetch(f.monitor(), talkedTo.url());
       round(f.monitor());
     }
     assertEquals(0, talkedTo.probes().get(), "a peer that answers fetches needs no probe");
     assertEquals(SAMPLE * 10, total(f.peers()), "the sample skips it");
 
     talkedTo.status().set(503);
-    f.monitor().reportAnswer(talkedTo.url());
+    answeredFetch(f.monitor(), talkedTo.url());
+    f.monitor().reportFetchStarted(talkedTo.url());
     f.monitor().reportFailure(talkedTo.url()); // the last fetch failed: that answer does not count
+    f.monitor().reportFetchEnded(talkedTo.url(), false);
     round(f.monitor());
     assertEquals(1, talkedTo.probes().get(), "a peer with a failure counted is probed");
     round(f.monitor());
@@ -103,21 +105,37 @@ class HealthSampleTest {
   }
 
   /**
-   * The drop bound for a peer this node talks to is what it was: it dies after its last fetch, and
-   * is probed every round (it was fetched from lately), so it leaves on exactly the threshold's round.
+   * The drop bound for a peer this node talks to is what it was: a fetch to it hangs (in flight,
+   * never ending), so it is probed every round and leaves on exactly the threshold's round.
    */
   @Test
-  void aPeerFetchedFromLatelyIsProbedEveryRoundAndLeavesOnTheThresholdsRound() throws Exception {
+  void aPeerWithAFetchInFlightIsProbedEveryRoundAndLeavesOnTheThresholdsRound() throws Exception {
     Fleet f = fleet(7);
-    FakePeer talkedTo = f.peers().get(5);
-    f.monitor().reportAnswer(talkedTo.url());
+    FakePeer hung = f.peers().get(5);
+    answeredFetch(f.monitor(), hung.url());
     round(f.monitor()); // the answer counts; no probe
-    talkedTo.status().set(503); // dies; no fetch since
+    assertEquals(0, hung.probes().get());
+    f.monitor().reportFetchStarted(hung.url()); // and never ends
+    hung.status().set(503);
     for (int round = 1; round <= UNHEALTHY; round++) {
       round(f.monitor());
-      assertEquals(round, talkedTo.probes().get(), "probed in round " + round);
-      assertEquals(round < UNHEALTHY, f.cluster().snapshot().healthy(talkedTo.url()), "healthy after round " + round);
+      assertEquals(round, hung.probes().get(), "probed in round " + round);
+      assertEquals(round < UNHEALTHY, f.cluster().snapshot().healthy(hung.url()), "healthy after round " + round);
     }
+  }
+
+  /** Answered fetches that have all ended: the peer is back to its sample turns (probed at most every 4th round). */
+  @Test
+  void aPeerWhoseFetchesAllEndedIsProbedOnlyInItsSampleTurn() throws Exception {
+    Fleet f = fleet(7);
+    FakePeer peer = f.peers().get(2);
+    answeredFetch(f.monitor(), peer.url());
+    round(f.monitor());
+    for (int round = 0; round < 8; round++) {
+      round(f.monitor());
+    }
+    // 8 rounds of 2 probes over 7 peers: 2 or 3 each in turn (8 if it were probed every round).
+    assertTrue(peer.probes().get() >= 2 && peer.probes().get() <= 3, "probed " + peer.probes().get() + " times");
   }
 
   /** The rejoin path: a peer held unhealthy is probed every round, however long, until it is back. */
@@ -129,7 +147,7 @@ class HealthSampleTest {
     for (int i = 0; i < UNHEALTHY; i++) {
       f.monitor().reportFailure(down.url());
     }
-    int rounds = UNHEALTHY + 20; // well past the window its failed fetches kept it probed
+    int rounds = UNHEALTHY + 20;
     for (int round = 1; round <= rounds; round++) {
       round(f.monitor());
     }
@@ -163,6 +181,12 @@ class HealthSampleTest {
         assertTrue(rounds <= 4 + UNHEALTHY - 1, "peer " + dead + " still in the ring after " + rounds + " rounds");
       }
     }
+  }
+
+  /** A fetch from {@code peer} that was answered, as the group reports it. */
+  private static void answeredFetch(HealthMonitor monitor, String peer) {
+    monitor.reportFetchStarted(peer);
+    monitor.reportFetchEnded(peer, true);
   }
 
   private static void round(HealthMonitor monitor) throws Exception {

@@ -1,7 +1,10 @@
 package io.imgcache.ring;
 
-import com.sun.management.ThreadMXBean;
-import java.lang.management.ManagementFactory;
+import static io.imgcache.BenchFigures.allocated;
+import static io.imgcache.BenchFigures.mb;
+import static io.imgcache.BenchFigures.millis;
+import static io.imgcache.BenchFigures.usedAfterGc;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +21,6 @@ import java.util.stream.IntStream;
  * {@code bench/ring-scale}; not a unit test. Figures are medians of a few runs, on a shared machine.
  */
 public final class RingBench {
-  private static final ThreadMXBean THREADS = (ThreadMXBean) ManagementFactory.getThreadMXBean();
   private static final int VNODES = Ring.DEFAULT_VNODES;
 
   private RingBench() {}
@@ -119,29 +121,10 @@ public final class RingBench {
     return after - before;
   }
 
-  private static long usedAfterGc() {
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-    }
-    Runtime r = Runtime.getRuntime();
-    return r.totalMemory() - r.freeMemory();
-  }
-
-  private static long allocated() {
-    return THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
-  }
-
   private static long median(long[] values) {
     long[] sorted = values.clone();
     Arrays.sort(sorted);
     return sorted[sorted.length / 2];
   }
 
-  private static String millis(long nanos) {
-    return nanos >= 10_000_000 ? String.format("%,d ms", nanos / 1_000_000) : String.format("%.1f ms", nanos / 1e6);
-  }
-
-  private static String mb(long bytes) {
-    return bytes >= 10 << 20 ? String.format("%,d MB", bytes >> 20) : String.format("%.1f MB", bytes / 1048576.0);
-  }
 }
