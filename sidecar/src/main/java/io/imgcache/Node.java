@@ -207,7 +207,8 @@ public final class Node implements AutoCloseable {
     PooledHttpClient probePool = new PooledHttpClient("health", worker, buffers, new PoolSettings(
         2, 1, healthConfig.timeout(), Duration.ofSeconds(60), healthConfig.timeout()));
     HealthMonitor health = new HealthMonitor(cluster, probePool, healthConfig.interval(), healthConfig.timeout(),
-        healthConfig.unhealthyThreshold(), healthConfig.healthyThreshold(), new HealthMonitor.Listener() {
+        healthConfig.unhealthyThreshold(), healthConfig.healthyThreshold(), healthConfig.sample(),
+        new HealthMonitor.Listener() {
           @Override
           public void transition(String peer, boolean healthy) {
             metrics.healthTransition(peer, healthy);
@@ -227,6 +228,16 @@ public final class Node implements AutoCloseable {
       @Override
       public void peerFailed(String peerUrl) {
         health.reportFailure(peerUrl);
+      }
+
+      @Override
+      public void peerFetchStarted(String peerUrl) {
+        health.reportFetchStarted(peerUrl);
+      }
+
+      @Override
+      public void peerFetchEnded(String peerUrl, boolean answered) {
+        health.reportFetchEnded(peerUrl, answered);
       }
 
       @Override

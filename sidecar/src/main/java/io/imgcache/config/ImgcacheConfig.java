@@ -118,7 +118,8 @@ public record ImgcacheConfig(
       String certFile,
       String keyFile) {}
 
-  public record Health(Duration interval, Duration timeout, int unhealthyThreshold, int healthyThreshold) {}
+  /** {@code sample}: see {@code HealthMonitor}; with at most that many other members every peer is probed each round. */
+  public record Health(Duration interval, Duration timeout, int unhealthyThreshold, int healthyThreshold, int sample) {}
 
   public record Shutdown(Duration deregisterWait, Duration drainTimeout) {}
 
@@ -266,7 +267,8 @@ public record ImgcacheConfig(
         healthS.positiveDuration("interval"),
         healthS.positiveDuration("timeout"),
         healthS.intIn("unhealthy-threshold", 1, 100),
-        healthS.intIn("healthy-threshold", 1, 100));
+        healthS.intIn("healthy-threshold", 1, 100),
+        healthS.intIn("sample", 1, 100_000));
     Duration dropTime = health.interval().multipliedBy(health.unhealthyThreshold()).plus(health.timeout());
     if (membership == Membership.ETCD && dropTime.compareTo(etcd.leaseTtl()) >= 0) {
       throw healthS.invalid("interval", "interval × unhealthy-threshold + timeout = " + dropTime.toMillis()

@@ -101,6 +101,15 @@ public final class Group {
     /** The owner at {@code peerUrl} gave no authoritative answer (unreachable, timed out, failed). */
     default void peerFailed(String peerUrl) {}
 
+    /** A fetch from the owner at {@code peerUrl} begins; {@link #peerFetchEnded} follows exactly once. */
+    default void peerFetchStarted(String peerUrl) {}
+
+    /**
+     * A fetch from {@code peerUrl} ended: {@code answered} if the owner gave an authoritative answer
+     * (any status, or "too large"), else it failed ({@link #peerFailed} came first if the peer was at fault).
+     */
+    default void peerFetchEnded(String peerUrl, boolean answered) {}
+
     /** A key owned elsewhere was loaded from this node's origin because its owner failed. */
     default void fallback() {}
 
@@ -331,20 +340,29 @@ public final class Group {
 
   private CompletableFuture<Result> fetchFromOwner(Request request, PeerPicker.Peer owner, boolean retried) {
     String flight = variants.keyFor(request.key(), request);
-    return settle(ownerFetches.join(flight, () -> owner.fetch(request)
+    return settle(ownerFetches.join(flight, () -> fetchReported(owner, request)
         .thenApply(response -> new Result(Source.PEER, response, store(request, response, false)))
         .exceptionallyCompose(failure -> {
           if (Failures.cause(failure) instanceof ObjectTooLargeException) {
             // The owner is fine; the object is just not cacheable anywhere.
             return CompletableFuture.failedFuture(failure);
           }
-          if (!(Failures.cause(failure) instanceof PeerException e) || e.peerAtFault()) {
-            events.peerFailed(owner.url());
-          }
           events.fallback();
           // Not stored in the main cache: this node does not own the key (the Go deployment's flaw).
           return loadFromOrigin(request).thenApply(response -> new Result(Source.FALLBACK, response));
         })), request, retried, true);
+  }
+
+  /** {@code owner.fetch(request)}, its start and end told to {@link #events} (the health monitor's view). */
+  private CompletableFuture<CachedResponse> fetchReported(PeerPicker.Peer owner, Request request) {
+    events.peerFetchStarted(owner.url());
+    return owner.fetch(request).whenComplete((response, failure) -> {
+      boolean answered = failure == null || Failures.cause(failure) instanceof ObjectTooLargeException;
+      if (!answered && (!(Failures.cause(failure) instanceof PeerException e) || e.peerAtFault())) {
+        events.peerFailed(owner.url());
+      }
+      events.peerFetchEnded(owner.url(), answered);
+    });
   }
 
   /** Revalidates the stored {@code stale} copy with the origin (as owner), coalesced with loads. */

@@ -58,6 +58,12 @@ final class PeerStates {
     return s == null || s.healthy;
   }
 
+  /** True if {@code peer} is held unhealthy or has a failure counted since its last success. */
+  boolean suspect(String peer) {
+    State s = states.get(peer);
+    return s != null && (!s.healthy || s.failures > 0);
+  }
+
   /** Forgets peers that are no longer members. */
   void retain(Set<String> members) {
     states.keySet().retainAll(members);

@@ -101,9 +101,9 @@ public final class RingPeers implements PeerPicker {
   private Ring withoutSelf(Ring ring) {
     Others cached = others.get();
     if (cached == null || cached.of() != ring) {
-      // Built once per ring change (milliseconds for ten members), by whichever caller comes first.
-      cached = new Others(ring, Ring.of(ring.members().stream().filter(m -> !m.equals(cluster.self())).toList(),
-          ring.vnodes()));
+      // Built once per ring change (incrementally: self's points only), by whichever caller comes first.
+      cached = new Others(ring, ring.withMembers(
+          ring.members().stream().filter(m -> !m.equals(cluster.self())).toList()));
       others.set(cached);
     }
     return cached.without();

@@ -110,6 +110,6 @@ public final class Cluster {
     if (live.equals(old.ring().members())) {
       return new Snapshot(self, members, unhealthy, old.ring(), old.previous(), old.changedAtNanos());
     }
-    return new Snapshot(self, members, unhealthy, Ring.of(live, vnodes), old.ring(), nanoClock.getAsLong());
+    return new Snapshot(self, members, unhealthy, old.ring().withMembers(live), old.ring(), nanoClock.getAsLong());
   }
 }

@@ -12,18 +12,14 @@ import com.google.common.hash.HashFunction;
 import com.google.common.hash.Hashing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
  * An immutable consistent-hash ring over member URLs. A key is owned by the member of the first
- * point at or after the key's hash, wrapping around; lookups are a binary search over a sorted
- * {@code long[]} and take no lock.
+ * point at or after the key's hash, wrapping around; lookups take no lock.
  *
  * <p>Hash space: 64 bits. A key hashes to the first 64 bits of murmur3_128 of its UTF-8 bytes.
  * Member {@code m} with {@code vnodes} virtual nodes gets {@code vnodes × POINTS_PER_VNODE}
@@ -35,13 +31,20 @@ import java.util.function.LongConsumer;
  * ({@code http://10.a.b.c:900d}), the busiest member exceeded 1.10 × the mean share in 18%, 38%
  * and 71% of sets of 3, 5 and 10 members with 160 plain murmur3 points per member
  * (groupcache-style vnodes); in 0.05% of sets of 10 with 1280 points; and in none of the sets of
- * 3, 5, 10 or 16 members with 2560 points (= 160 × 16; worst 1.09, typical 1.02-1.035). A ring of
- * 10 members then holds 25,600 points (~300 KB) and takes 5-20 ms to build; owner() is still one
- * hash and a ~15-step binary search.
+ * 3, 5, 10 or 16 members with 2560 points (= 160 × 16; worst 1.09, typical 1.02-1.035).
  *
  * <p>Collisions: if two points share a hash, the one whose member sorts first (by {@link
  * String#compareTo}) keeps it. So the ring is a function of the member set alone, and removing a
  * member still moves only keys it owned.
+ *
+ * <p>Layout (issue 16): the hash space is cut into 2^bits equal buckets, ~40 points each; a
+ * bucket is a sorted {@code long[]} of points and an {@code int[]} of member slots. A lookup is
+ * one bucket index and a binary search over a few cache lines. A membership change ({@link
+ * #withMembers}) hashes only the members that come or go and copies only the buckets their points
+ * fall in; every other bucket is shared with the previous ring. At 1,000 members × 160 vnodes
+ * (2.56 M points, 65,536 buckets) one change copies ~4% of the points. Points of equal hash from
+ * different members are all kept, sorted by member: the first is the one that counts, and the
+ * next takes over when its member leaves.
  *
  * <p>Instances are immutable and thread-safe; membership changes build a new ring.
  */
@@ -58,56 +61,38 @@ public final class Ring {
   /** Upper bound for members × vnodes × POINTS_PER_VNODE (~200 MB while building). */
   static final long MAX_POINTS = 1L << 24;
 
-  private static final HashFunction KEY_HASH = Hashing.murmur3_128();
   private static final ImmutableList<HashFunction> POINT_HASHES = pointHashes();
   private static final double HASH_SPACE = 0x1p64;
 
-  private final int vnodes;
-  private final ImmutableSortedSet<String> members;
-  private final long[] points; // sorted ascending as signed longs, distinct
-  private final String[] owners; // owners[i] owns the arc (points[i - 1], points[i]], wrapping
-  private final ImmutableMap<String, Double> shares;
+  final int vnodes;
+  final PointSource source;
+  final ImmutableSortedSet<String> members;
+  final String[] slotMembers; // the member in each slot, null for a free slot; points name members by slot
+  final int bits; // log2 of the number of buckets, in [MIN_BUCKET_BITS, MAX_BUCKET_BITS]
+  final long[][] hashes; // per bucket: its points ascending (signed); equal hashes ordered by member
+  final int[][] slots; // per bucket: the slot of each point's member
+  final int[] next; // per bucket: the slot owning the first point after it, wrapping; -1 if the ring is empty
+  private volatile ImmutableMap<String, Double> shares; // computed on first use; a race computes it twice
 
   /** Where a member's points come from; replaceable in tests to force collisions. */
   @FunctionalInterface
   interface PointSource {
-    /** Emits every point of {@code member}; duplicates are allowed. */
+    /** Emits every point of {@code member}, the same on every call; duplicates are allowed. */
     void points(String member, int vnodes, LongConsumer out);
   }
 
   static final PointSource MURMUR3 = Ring::murmur3Points;
 
-  private Ring(int vnodes, ImmutableSortedSet<String> members, PointSource source) {
+  Ring(int vnodes, PointSource source, ImmutableSortedSet<String> members, String[] slotMembers, int bits,
+      long[][] hashes, int[][] slots, int[] next) {
     this.vnodes = vnodes;
+    this.source = source;
     this.members = members;
-
-    List<Point> all = new ArrayList<>(members.size() * vnodes * POINTS_PER_VNODE); // ≤ MAX_POINTS
-    int memberIndex = 0;
-    for (String member : members) {
-      int m = memberIndex++;
-      source.points(member, vnodes, hash -> all.add(new Point(hash, m)));
-    }
-    // Members are indexed in sorted order, so on equal hashes the smaller member string wins.
-    all.sort(Comparator.comparingLong(Point::hash).thenComparingInt(Point::member));
-
-    long[] p = new long[all.size()];
-    int[] o = new int[all.size()];
-    int n = 0;
-    for (Point point : all) {
-      if (n > 0 && p[n - 1] == point.hash()) {
-        continue; // collision: the first (smallest member) keeps the point
-      }
-      p[n] = point.hash();
-      o[n] = point.member();
-      n++;
-    }
-    String[] byIndex = members.toArray(new String[0]);
-    this.points = Arrays.copyOf(p, n);
-    this.owners = new String[n];
-    for (int i = 0; i < n; i++) {
-      owners[i] = byIndex[o[i]];
-    }
-    this.shares = computeShares(byIndex, points, o);
+    this.slotMembers = slotMembers;
+    this.bits = bits;
+    this.hashes = hashes;
+    this.slots = slots;
+    this.next = next;
   }
 
   /**
@@ -125,12 +110,29 @@ public final class Ring {
   }
 
   static Ring of(Collection<String> memberUrls, int vnodes, PointSource source) {
-    checkNotNull(memberUrls, "memberUrls");
     checkArgument(
         vnodes >= 1 && vnodes <= MAX_VNODES,
         "vnodes must be between 1 and %s but was %s",
         MAX_VNODES,
         vnodes);
+    ImmutableSortedSet<String> members = validMembers(memberUrls, vnodes);
+    return RingChange.build(members, vnodes, source);
+  }
+
+  /**
+   * The ring over {@code memberUrls} with this ring's vnodes, built from this one: only members
+   * that join or leave are hashed, and only the buckets their points fall in are copied. Owns
+   * every key exactly as {@code Ring.of(memberUrls, vnodes())} does. This ring is not changed.
+   *
+   * @throws IllegalArgumentException as {@link #of} does
+   */
+  public Ring withMembers(Collection<String> memberUrls) {
+    ImmutableSortedSet<String> next = validMembers(memberUrls, vnodes);
+    return next.equals(members) ? this : RingChange.apply(this, next);
+  }
+
+  private static ImmutableSortedSet<String> validMembers(Collection<String> memberUrls, int vnodes) {
+    checkNotNull(memberUrls, "memberUrls");
     for (String url : memberUrls) {
       checkArgument(url != null && !url.isEmpty(), "member URL must be non-empty but was %s",
           url == null ? "null" : "\"\"");
@@ -144,23 +146,37 @@ public final class Ring {
         vnodes,
         points,
         MAX_POINTS);
-    return new Ring(vnodes, members, source);
+    return members;
   }
 
   /**
-   * Returns the member that owns {@code key}: murmur3 of the key, then a binary search. Never
-   * null; takes no lock and does not block.
+   * Returns the member that owns {@code key}: murmur3 of the key, then a binary search in its
+   * bucket. Never null; takes no lock and does not block.
    *
    * @throws IllegalStateException if the ring has no members
    */
   public String owner(String key) {
     checkNotNull(key, "key");
-    checkState(points.length > 0, "ring is empty: no member can own key %s", key);
-    int i = Arrays.binarySearch(points, hash(key));
-    if (i < 0) {
-      i = -i - 1; // insertion point: the first point above the hash
+    checkState(!members.isEmpty(), "ring is empty: no member can own key %s", key);
+    long h = hash(key);
+    int b = bucket(h, bits);
+    long[] points = hashes[b];
+    int lo = 0;
+    int hi = points.length;
+    while (lo < hi) { // the first point >= h: with equal points, the first is the one that counts
+      int mid = (lo + hi) >>> 1;
+      if (points[mid] < h) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
-    return owners[i == points.length ? 0 : i];
+    return slotMembers[lo < points.length ? slots[b][lo] : next[b]];
+  }
+
+  /** The bucket of point or key hash {@code h}: its top {@code bits} bits, in signed order. */
+  static int bucket(long h, int bits) {
+    return (int) ((h ^ Long.MIN_VALUE) >>> (64 - bits));
   }
 
   /** The members, in {@link String#compareTo} order; immutable. */
@@ -170,10 +186,17 @@ public final class Ring {
 
   /**
    * The fraction of the 64-bit hash space that {@code member} owns: the sum of its arcs, in [0, 1].
-   * 0.0 for a non-member. Shares of all members sum to 1.0 (within rounding).
+   * 0.0 for a non-member. Shares of all members sum to 1.0 (within rounding). The first call on a
+   * ring walks every point (milliseconds at 1,000 members).
    */
   public double share(String member) {
-    return shares.getOrDefault(checkNotNull(member, "member"), 0.0);
+    checkNotNull(member, "member");
+    ImmutableMap<String, Double> s = shares;
+    if (s == null) {
+      s = computeShares();
+      shares = s;
+    }
+    return s.getOrDefault(member, 0.0);
   }
 
   /** The number of members. */
@@ -193,12 +216,24 @@ public final class Ring {
 
   /** Number of distinct points on the ring (for tests and diagnostics). */
   int pointCount() {
-    return points.length;
+    int n = 0;
+    boolean first = true;
+    long previous = 0;
+    for (long[] bucket : hashes) {
+      for (long h : bucket) {
+        if (first || h != previous) {
+          n++;
+        }
+        first = false;
+        previous = h;
+      }
+    }
+    return n;
   }
 
   /** The 64-bit ring position of {@code key}. */
   static long hash(String key) {
-    return KEY_HASH.hashBytes(key.getBytes(UTF_8)).asLong();
+    return KeyHash.of(key);
   }
 
   /** Rings are equal when built from equal member sets with equal {@code vnodes}. */
@@ -236,28 +271,49 @@ public final class Ring {
     return b.build();
   }
 
-  private static ImmutableMap<String, Double> computeShares(
-      String[] members, long[] points, int[] owners) {
+  private ImmutableMap<String, Double> computeShares() {
     // Arc lengths are summed exactly as unsigned 64-bit values. A member's sum reaches 2^64 (and
     // wraps to 0) only when it owns every point, which includes a ring of one distinct point.
-    long[] arcs = new long[members.length];
-    int[] owned = new int[members.length];
-    for (int i = 0; i < points.length; i++) {
-      arcs[owners[i]] += points[i] - points[i == 0 ? points.length - 1 : i - 1];
-      owned[owners[i]]++;
+    long[] arcs = new long[slotMembers.length];
+    int[] owned = new int[slotMembers.length];
+    long previous = lastPoint();
+    int distinct = 0;
+    boolean first = true;
+    for (int b = 0; b < hashes.length; b++) {
+      long[] points = hashes[b];
+      for (int i = 0; i < points.length; i++) {
+        if (!first && points[i] == previous) {
+          continue; // a colliding point of a later member: it owns nothing
+        }
+        arcs[slots[b][i]] += points[i] - previous;
+        owned[slots[b][i]]++;
+        previous = points[i];
+        distinct++;
+        first = false;
+      }
     }
-    ImmutableMap.Builder<String, Double> b = ImmutableMap.builderWithExpectedSize(members.length);
-    for (int m = 0; m < members.length; m++) {
-      boolean all = points.length > 0 && owned[m] == points.length;
-      b.put(members[m], all ? 1.0 : unsigned(arcs[m]) / HASH_SPACE);
+    ImmutableMap.Builder<String, Double> b = ImmutableMap.builderWithExpectedSize(members.size());
+    for (int s = 0; s < slotMembers.length; s++) {
+      if (slotMembers[s] != null) {
+        boolean all = distinct > 0 && owned[s] == distinct;
+        b.put(slotMembers[s], all ? 1.0 : unsigned(arcs[s]) / HASH_SPACE);
+      }
     }
     return b.buildOrThrow();
+  }
+
+  /** The highest point on the ring (0 if it has none). */
+  private long lastPoint() {
+    for (int b = hashes.length - 1; b >= 0; b--) {
+      if (hashes[b].length > 0) {
+        return hashes[b][hashes[b].length - 1];
+      }
+    }
+    return 0;
   }
 
   /** {@code x} read as an unsigned 64-bit value. */
   private static double unsigned(long x) {
     return (double) (x >>> 1) * 2.0 + (x & 1);
   }
-
-  private record Point(long hash, int member) {}
 }

@@ -89,7 +89,7 @@ class ImgcacheConfigTest {
         new ImgcacheConfig.Pool(32, 32, Duration.ofMillis(200), Duration.ofSeconds(60))), c.peers());
     assertEquals(new ImgcacheConfig.Etcd(List.of(URI.create("http://127.0.0.1:2379")), "/imgcache2/nodes/",
         "/imgcache2/bans/", Duration.ofSeconds(10), "", "", "", "", ""), c.etcd());
-    assertEquals(new ImgcacheConfig.Health(Duration.ofSeconds(1), Duration.ofMillis(500), 3, 2), c.health());
+    assertEquals(new ImgcacheConfig.Health(Duration.ofSeconds(1), Duration.ofMillis(500), 3, 2, 32), c.health());
     assertEquals(new ImgcacheConfig.Shutdown(Duration.ofSeconds(2), Duration.ofSeconds(10)), c.shutdown());
     assertEquals("", c.adminToken());
   }

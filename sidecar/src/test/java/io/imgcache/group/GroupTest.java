@@ -252,6 +252,18 @@ class GroupTest {
     final AtomicInteger coalesced = new AtomicInteger();
     final AtomicInteger fallbacks = new AtomicInteger();
     final List<String> peerFailures = Collections.synchronizedList(new ArrayList<>());
+    /** "start URL", "answered URL", "failed URL": what the health monitor hears of owner fetches. */
+    final List<String> fetches = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void peerFetchStarted(String peerUrl) {
+      fetches.add("start " + peerUrl);
+    }
+
+    @Override
+    public void peerFetchEnded(String peerUrl, boolean answered) {
+      fetches.add((answered ? "answered " : "failed ") + peerUrl);
+    }
 
     @Override
     public void coalesced() {
@@ -929,6 +941,7 @@ class GroupTest {
     assertTrue(origin.calls.isEmpty());
     assertTrue(events.peerFailures.isEmpty());
     assertEquals(0, events.fallbacks.get());
+    assertEquals(List.of("start " + owner.url(), "answered " + owner.url()), events.fetches, "one fetch, answered");
   }
 
   @Test
@@ -980,6 +993,7 @@ class GroupTest {
 
     assertEquals(new Result(Source.FALLBACK, png), value(f));
     assertTrue(events.peerFailures.isEmpty(), "a busy owner is not a failed owner");
+    assertEquals(List.of("start " + owner.url(), "failed " + owner.url()), events.fetches, "but the fetch ended");
     assertEquals(1, events.fallbacks.get());
     assertNull(main.peek(KEY));
   }
@@ -996,6 +1010,7 @@ class GroupTest {
     FakeOrigin.Call call = origin.only();
     assertSame(REQ, call.request(), "the same canonical target and the client's headers");
     assertEquals(List.of("http://10.0.0.2:9000"), events.peerFailures);
+    assertEquals(List.of("start " + owner.url(), "failed " + owner.url()), events.fetches);
     assertEquals(1, events.fallbacks.get());
     call.future().complete(png);
 
@@ -1032,6 +1047,7 @@ class GroupTest {
     assertSame(tooLarge, failureOf(f));
     assertTrue(origin.calls.isEmpty());
     assertTrue(events.peerFailures.isEmpty());
+    assertEquals(List.of("start " + owner.url(), "answered " + owner.url()), events.fetches, "the owner answered");
     assertEquals(0, events.fallbacks.get());
   }
 

@@ -231,7 +231,7 @@ class HealthMonitorTest {
     cluster.setMembers(List.of(self, peer, fence1, fence2));
     List<String> transitions = new CopyOnWriteArrayList<>();
     HealthMonitor monitor = new HealthMonitor(cluster, probeClient(), Duration.ofHours(1), TIMEOUT, UNHEALTHY,
-        HEALTHY, new HealthMonitor.Listener() {
+        HEALTHY, 32, new HealthMonitor.Listener() {
           @Override
           public void transition(String p, boolean healthy) {
             transitions.add(p + (healthy ? " healthy" : " unhealthy"));
@@ -386,7 +386,7 @@ class HealthMonitorTest {
   /** A monitor that is not started (the test runs the rounds), recording transitions as "url healthy". */
   private HealthMonitor monitor(Cluster cluster, Duration timeout, List<String> transitions) {
     HealthMonitor monitor = new HealthMonitor(cluster, probeClient(timeout), Duration.ofHours(1), timeout,
-        UNHEALTHY, HEALTHY, new HealthMonitor.Listener() {
+        UNHEALTHY, HEALTHY, 32, new HealthMonitor.Listener() {
           @Override
           public void transition(String p, boolean healthy) {
             transitions.add(p + (healthy ? " healthy" : " unhealthy"));
