@@ -765,6 +765,77 @@ class GroupTest {
     assertNull(main.peek("/theirs-1"));
   }
 
+  /** A disk tier the test fills by hand; reads complete at once. */
+  static final class FakeDisk implements DiskTier {
+    final java.util.Map<String, CachedResponse> files = new java.util.concurrent.ConcurrentHashMap<>();
+    final List<String> writes = new CopyOnWriteArrayList<>();
+
+    @Override
+    public boolean enabled() {
+      return true;
+    }
+
+    @Override
+    public CompletableFuture<CachedResponse> read(String key) {
+      return CompletableFuture.completedFuture(files.get(key));
+    }
+
+    @Override
+    public void write(String key, CachedResponse response) {
+      writes.add(key);
+      files.put(key, response);
+    }
+
+    @Override
+    public void invalidate(String key) {
+      files.keySet().removeIf(k -> k.equals(key) || k.startsWith(key + '\0'));
+    }
+
+    @Override
+    public int ban(String prefix) {
+      int before = files.size();
+      files.keySet().removeIf(k -> k.startsWith(prefix));
+      return before - files.size();
+    }
+  }
+
+  private Group group(PeerPicker peers, DiskTier disk) {
+    return new Group("imgcache2", main, hot, variants, peers, origin, policy, LONG, events, disk);
+  }
+
+  @Test
+  void theOwnerAnswersFromItsDiskBeforeLoadingAndWritesWhatItStores() throws Exception {
+    FakeDisk disk = new FakeDisk();
+    Group group = group(PeerPicker.SELF_ONLY, disk);
+    disk.files.put(KEY, png);
+
+    Result answer = value(group.get(REQ));
+
+    assertEquals(Source.HIT_DISK, answer.source());
+    assertSame(png, answer.response());
+    assertTrue(origin.calls.isEmpty(), "no origin load");
+    assertSame(png, main.peek(KEY), "back in memory");
+    assertEquals(Source.HIT, lookup(group, KEY).source());
+
+    String other = "/v2/image/png/004?w=1";
+    CompletableFuture<Result> load = group.get(request(other));
+    origin.last().future().complete(png);
+    assertEquals(Source.MISS, value(load).source());
+    assertEquals(List.of(other), disk.writes, "the owner's main copy goes to disk");
+  }
+
+  @Test
+  void warmUpQuestionsAreAnsweredFromDiskTooButNotWithABannedCopy() throws Exception {
+    FakeDisk disk = new FakeDisk();
+    Group group = group(PeerPicker.SELF_ONLY, disk);
+    disk.files.put(KEY, png);
+    assertSame(png, group.cached(REQ).get(10, TimeUnit.SECONDS));
+    clock.advanceSeconds(1);
+    group.ban("ban-disk", "/v2/image/png/005");
+    disk.files.put("/v2/image/png/005?w=1", png); // a copy from before the ban that its walk missed
+    assertNull(group.cached(request("/v2/image/png/005?w=1")).get(10, TimeUnit.SECONDS));
+  }
+
   @Test
   void demoteNotOwnedJudgesVariantsByTheirBaseKey() throws Exception {
     Group group = group(PeerPicker.SELF_ONLY);
