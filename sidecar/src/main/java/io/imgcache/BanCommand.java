@@ -1,10 +1,8 @@
 package io.imgcache;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -49,32 +47,22 @@ final class BanCommand {
     if (!prefix.startsWith("/")) {
       return usage(err, "PREFIX is a request target prefix and starts with /, was " + prefix);
     }
-    URI uri;
+    URI base;
     try {
-      uri = URI.create(url.replaceAll("/+$", "") + "/_imgcache/ban?prefix="
-          + URLEncoder.encode(prefix, StandardCharsets.UTF_8));
+      base = NodeCall.nodeUrl(url, "ban");
     } catch (IllegalArgumentException e) {
-      return usage(err, "bad --url: " + e.getMessage());
+      return usage(err, e.getMessage());
     }
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
-        .POST(HttpRequest.BodyPublishers.noBody());
-    if (token != null && !token.isEmpty()) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    HttpResponse<String> answer;
-    try {
-      answer = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-          .send(request.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      err.println("imgcache: " + url + " does not answer: " + e.getMessage());
-      return 1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    String node = NodeCall.name(base);
+    HttpRequest request = NodeCall.withToken(HttpRequest.newBuilder(
+            base.resolve("/_imgcache/ban?prefix=" + URLEncoder.encode(prefix, StandardCharsets.UTF_8)))
+        .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.noBody()), token).build();
+    HttpResponse<String> answer = NodeCall.send(request, node, err);
+    if (answer == null) {
       return 1;
     }
     if (answer.statusCode() != 200) {
-      err.println("imgcache: " + url + " answered " + answer.statusCode() + ": " + answer.body().strip());
-      return 1;
+      return NodeCall.fail(err, node + " answered " + answer.statusCode() + ": " + answer.body().strip());
     }
     out.println(answer.body());
     if (answer.body().contains("\"error")) {

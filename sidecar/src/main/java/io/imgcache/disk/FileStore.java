@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.google.common.hash.Hashing;
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.DiskTier;
 import java.io.IOException;
@@ -336,10 +337,6 @@ public final class FileStore implements DiskTier, AutoCloseable {
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
+    return new ThreadFactoryBuilder().setNameFormat(name).setDaemon(true).build();
   }
 }

@@ -1,5 +1,6 @@
 package io.imgcache.peer;
 
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.imgcache.group.Group;
 import io.imgcache.httpclient.PooledHttpClient;
 import io.imgcache.ring.Cluster;
@@ -36,11 +37,8 @@ public final class ClusterBan implements AutoCloseable {
   private final Duration lifetime;
   private final LongSupplier nanoTime;
   private final Publisher publisher;
-  private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "imgcache-ban-retry");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
+      new ThreadFactoryBuilder().setNameFormat("imgcache-ban-retry").setDaemon(true).build());
 
   /** Where a ban is also stored for members to pick up by themselves (etcd); must not block. */
   public interface Publisher {
