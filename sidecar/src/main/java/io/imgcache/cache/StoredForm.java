@@ -58,41 +58,41 @@ public final class StoredForm {
 
   /** The key {@code metadata} was stored under (what {@link #encode} was given). */
   public static String key(byte[] metadata) throws IOException {
-    DataInputStream in = new DataInputStream(new ByteArrayInputStream(metadata));
+    Cursor in = new Cursor(metadata);
     checkVersion(in);
-    return in.readUTF();
+    return in.utf();
   }
 
   /**
    * The response {@code metadata} describes, with {@code body} (read-only, position 0) as its body.
+   * Parsed straight from the array: a disk hit pays for it on every read.
    *
    * @throws IOException if the bytes are not this format's (another version, cut short)
    */
   public static CachedResponse decode(byte[] metadata, ByteBuffer body) throws IOException {
-    DataInputStream in = new DataInputStream(new ByteArrayInputStream(metadata));
+    Cursor in = new Cursor(metadata);
     checkVersion(in);
-    in.readUTF(); // the key
-    int status = in.readShort();
-    int count = in.readShort();
+    in.skipUtf(); // the key
+    int status = in.u16();
+    int count = in.u16();
     String[] names = new String[count];
     String[] values = new String[count];
     for (int i = 0; i < count; i++) {
-      names[i] = in.readUTF();
-      values[i] = readLong(in);
+      names[i] = in.utf();
+      values[i] = in.longUtf();
     }
-    String[] vary = new String[in.readShort()];
+    String[] vary = new String[in.u16()];
     for (int i = 0; i < vary.length; i++) {
-      vary[i] = in.readUTF();
+      vary[i] = in.utf();
     }
-    CachedResponse.Timing timing = new CachedResponse.Timing(in.readLong(), in.readLong(), in.readLong(),
-        in.readLong(), in.readLong(), in.readLong(), in.readBoolean());
-    CachedResponse.Verdict verdict = new CachedResponse.Verdict(in.readBoolean(), in.readBoolean(),
-        in.readBoolean(), in.readBoolean());
+    CachedResponse.Timing timing = new CachedResponse.Timing(in.s64(), in.s64(), in.s64(), in.s64(), in.s64(),
+        in.s64(), in.bool());
+    CachedResponse.Verdict verdict = new CachedResponse.Verdict(in.bool(), in.bool(), in.bool(), in.bool());
     return new CachedResponse(status, names, values, body.asReadOnlyBuffer(), vary, timing, verdict);
   }
 
-  private static void checkVersion(DataInputStream in) throws IOException {
-    int version = in.readByte();
+  private static void checkVersion(Cursor in) throws IOException {
+    int version = in.u8();
     if (version != VERSION) {
       throw new IOException("stored form version " + version + ", this reader knows " + VERSION);
     }
@@ -105,15 +105,71 @@ public final class StoredForm {
     out.write(utf8);
   }
 
-  private static String readLong(DataInputStream in) throws IOException {
-    int length = in.readInt();
-    if (length < 0 || length > (1 << 20)) {
-      throw new IOException("header value of " + length + " bytes");
+  /**
+   * Reads what {@link DataOutputStream} and {@link #writeLong} wrote, from an array: big-endian
+   * numbers, {@code writeUTF}'s modified UTF-8 (an all-ASCII string is its bytes), and long values.
+   */
+  private static final class Cursor {
+    private final byte[] bytes;
+    private int at;
+
+    Cursor(byte[] bytes) {
+      this.bytes = bytes;
     }
-    byte[] utf8 = in.readNBytes(length);
-    if (utf8.length != length) {
-      throw new IOException("cut short");
+
+    private int take(int n) throws IOException {
+      if (n < 0 || n > bytes.length - at) {
+        throw new IOException("cut short");
+      }
+      int from = at;
+      at += n;
+      return from;
     }
-    return new String(utf8, StandardCharsets.UTF_8);
+
+    int u8() throws IOException {
+      return bytes[take(1)] & 0xff;
+    }
+
+    int u16() throws IOException {
+      int i = take(2);
+      return (bytes[i] & 0xff) << 8 | bytes[i + 1] & 0xff;
+    }
+
+    long s64() throws IOException {
+      int i = take(8);
+      long v = 0;
+      for (int j = i; j < i + 8; j++) {
+        v = v << 8 | bytes[j] & 0xff;
+      }
+      return v;
+    }
+
+    boolean bool() throws IOException {
+      return bytes[take(1)] != 0;
+    }
+
+    String utf() throws IOException {
+      int length = u16();
+      int from = take(length);
+      for (int i = from; i < from + length; i++) {
+        if (bytes[i] <= 0) { // NUL (two bytes in modified UTF-8) or beyond ASCII
+          return new DataInputStream(new ByteArrayInputStream(bytes, from - 2, length + 2)).readUTF();
+        }
+      }
+      return new String(bytes, from, length, StandardCharsets.ISO_8859_1);
+    }
+
+    void skipUtf() throws IOException {
+      take(u16());
+    }
+
+    String longUtf() throws IOException {
+      int i = take(4);
+      int length = (bytes[i] & 0xff) << 24 | (bytes[i + 1] & 0xff) << 16 | (bytes[i + 2] & 0xff) << 8 | bytes[i + 3] & 0xff;
+      if (length > (1 << 20)) {
+        throw new IOException("header value of " + length + " bytes");
+      }
+      return new String(bytes, take(length), length, StandardCharsets.UTF_8);
+    }
   }
 }

@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -51,6 +52,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FileStore.class);
   private static final Pattern NAME = Pattern.compile("[0-9a-f]{64}");
   private static final String TMP_SUFFIX = ".tmp";
+  private static final HexFormat HEX = HexFormat.of();
 
   private final Path dir;
   private final long maxBytes;
@@ -132,28 +134,27 @@ public final class FileStore implements DiskTier, AutoCloseable {
     }
     CompletableFuture<CachedResponse> result = new CompletableFuture<>();
     try {
-      io.execute(() -> result.complete(readNow(key)));
+      io.execute(() -> result.complete(readNow(key, known)));
     } catch (RejectedExecutionException e) {
       result.complete(null); // closed
     }
     return result;
   }
 
-  private CachedResponse readNow(String key) {
+  /** {@code known}: what the index said when the read was asked for (null: not indexed yet). */
+  private CachedResponse readNow(String key, Entry known) {
     Path path = path(key);
-    Entry known = index.getIfPresent(key);
     try (FileChannel channel = FileChannel.open(path)) {
-      StoredFile.Header header = StoredFile.readHeader(channel);
-      if (!header.key().equals(key)) {
-        throw new StoredFile.DamagedException("holds key " + header.key());
-      }
       boolean verify = known == null || !known.verified();
-      CachedResponse response = StoredFile.read(channel, header, verify);
+      StoredFile.Loaded file = StoredFile.read(channel, verify);
+      if (!file.key().equals(key)) {
+        throw new StoredFile.DamagedException("holds key " + file.key());
+      }
       if (verify) {
-        index.asMap().put(key, new Entry(header.fileLength(), true));
+        index.asMap().put(key, new Entry(file.fileLength(), true));
       }
       hits.incrementAndGet();
-      return response;
+      return file.response();
     } catch (java.nio.file.NoSuchFileException e) {
       if (known != null) {
         index.invalidate(key);
@@ -291,8 +292,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   /** {@code dir/ab/cd/abcd...}: the file of {@code key}. */
   Path path(String key) {
-    String hash = Hashing.sha256().hashString(key, StandardCharsets.UTF_8).toString();
-    return dir.resolve(hash.substring(0, 2)).resolve(hash.substring(2, 4)).resolve(hash);
+    String hash = HEX.formatHex(Hashing.sha256().hashString(key, StandardCharsets.UTF_8).asBytes());
+    return dir.resolve(hash.substring(0, 2) + '/' + hash.substring(2, 4) + '/' + hash); // one resolve: on every read
   }
 
   private static void deleteQuietly(Path path) {

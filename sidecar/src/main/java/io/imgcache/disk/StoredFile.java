@@ -40,32 +40,47 @@ final class StoredFile {
   /** What the start of a file says, checked against its size; {@code head}: every byte before the body. */
   record Header(String key, byte[] metadata, byte[] head, long bodyOffset, long bodyLength, long fileLength) {}
 
+  /** A file read back: the key it holds, its response, and its length. */
+  record Loaded(String key, CachedResponse response, long fileLength) {}
+
   /**
-   * The response in the file open on {@code channel}, its body off the Java heap: read into direct
-   * memory, or mapped when larger than {@link #MAP_ABOVE} (pages faulted in here, not on the IO
-   * thread that sends them). {@code verify}: check the CRC first.
+   * The key and response in the file open on {@code channel}, the body off the Java heap. A file
+   * whose body is at most {@link #MAP_ABOVE} is read whole with one read into direct memory (the
+   * body is a slice of it); a larger one has its header read and its body mapped (pages faulted in
+   * here, not on the IO thread that sends them). {@code verify}: check the CRC.
    */
-  static CachedResponse read(FileChannel channel, Header header, boolean verify) throws IOException {
-    ByteBuffer body;
-    if (header.bodyLength() > MAP_ABOVE) {
-      MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, header.bodyOffset(), header.bodyLength());
-      mapped.load();
-      body = mapped;
-    } else {
-      body = ByteBuffer.allocateDirect((int) header.bodyLength());
-      readFully(channel, body, header.bodyOffset());
+  static Loaded read(FileChannel channel, boolean verify) throws IOException {
+    long size = channel.size();
+    if (size < FIXED) {
+      throw new DamagedException("only " + size + " bytes");
     }
-    if (verify) {
-      ByteBuffer stored = ByteBuffer.allocate(4);
-      readFully(channel, stored, header.fileLength() - 4);
-      CRC32C crc = new CRC32C();
-      crc.update(header.head());
-      crc.update(body.duplicate());
-      if ((int) crc.getValue() != stored.getInt(0)) {
-        throw new DamagedException("checksum mismatch");
+    if (size - FIXED > MAP_ABOVE) {
+      Header header = readHeader(channel, size);
+      MappedByteBuffer body = channel.map(FileChannel.MapMode.READ_ONLY, header.bodyOffset(), header.bodyLength());
+      body.load();
+      if (verify) {
+        ByteBuffer stored = ByteBuffer.allocate(4);
+        readFully(channel, stored, size - 4);
+        CRC32C crc = new CRC32C();
+        crc.update(header.head());
+        crc.update(body.duplicate());
+        checkCrc(crc, stored.getInt(0));
       }
+      return new Loaded(header.key(), decode(header.metadata(), body), size);
     }
-    return StoredForm.decode(header.metadata(), body);
+    ByteBuffer file = ByteBuffer.allocateDirect((int) size);
+    readFully(channel, file, 0);
+    int metadataLength = checkStart(file.getInt(0), file.getInt(4), size);
+    long bodyOffset = 8L + metadataLength + 8;
+    long bodyLength = checkBody(file.getLong(8 + metadataLength), bodyOffset, size);
+    if (verify) {
+      CRC32C crc = new CRC32C();
+      crc.update(file.slice(0, (int) size - 4));
+      checkCrc(crc, file.getInt((int) size - 4));
+    }
+    byte[] metadata = new byte[metadataLength];
+    file.get(8, metadata);
+    return new Loaded(key(metadata), decode(metadata, file.slice((int) bodyOffset, (int) bodyLength)), size);
   }
 
   /** Writes {@code response} under {@code key} to {@code file} (created or truncated); returns its length. */
@@ -96,34 +111,63 @@ final class StoredFile {
     if (size < FIXED) {
       throw new DamagedException("only " + size + " bytes");
     }
+    return readHeader(channel, size);
+  }
+
+  private static Header readHeader(FileChannel channel, long size) throws IOException {
     ByteBuffer fixed = ByteBuffer.allocate(8);
     readFully(channel, fixed, 0);
-    if (fixed.getInt(0) != MAGIC) {
-      throw new DamagedException("not a stored response (magic " + Integer.toHexString(fixed.getInt(0)) + ")");
-    }
-    int metadataLength = fixed.getInt(4);
-    if (metadataLength <= 0 || metadataLength > MAX_METADATA || 8L + metadataLength + 8 + 4 > size) {
-      throw new DamagedException("metadata length " + metadataLength + " in a file of " + size + " bytes");
-    }
+    int metadataLength = checkStart(fixed.getInt(0), fixed.getInt(4), size);
     ByteBuffer rest = ByteBuffer.allocate(metadataLength + 8);
     readFully(channel, rest, 8);
     byte[] metadata = new byte[metadataLength];
     rest.get(0, metadata);
-    long bodyLength = rest.getLong(metadataLength);
     long bodyOffset = 8L + metadataLength + 8;
-    if (bodyLength < 0 || bodyOffset + bodyLength + 4 != size) {
-      throw new DamagedException("body length " + bodyLength + " does not match a file of " + size + " bytes");
-    }
-    String key;
-    try {
-      key = StoredForm.key(metadata);
-    } catch (IOException e) {
-      throw new DamagedException("metadata unreadable: " + e.getMessage());
-    }
+    long bodyLength = checkBody(rest.getLong(metadataLength), bodyOffset, size);
     byte[] head = new byte[(int) bodyOffset];
     fixed.get(0, head, 0, 8);
     rest.get(0, head, 8, rest.capacity());
-    return new Header(key, metadata, head, bodyOffset, bodyLength, size);
+    return new Header(key(metadata), metadata, head, bodyOffset, bodyLength, size);
+  }
+
+  /** The metadata's length, once the magic and that length are checked against a file of {@code size}. */
+  private static int checkStart(int magic, int metadataLength, long size) throws DamagedException {
+    if (magic != MAGIC) {
+      throw new DamagedException("not a stored response (magic " + Integer.toHexString(magic) + ")");
+    }
+    if (metadataLength <= 0 || metadataLength > MAX_METADATA || 8L + metadataLength + 8 + 4 > size) {
+      throw new DamagedException("metadata length " + metadataLength + " in a file of " + size + " bytes");
+    }
+    return metadataLength;
+  }
+
+  private static long checkBody(long bodyLength, long bodyOffset, long size) throws DamagedException {
+    if (bodyLength < 0 || bodyOffset + bodyLength + 4 != size) {
+      throw new DamagedException("body length " + bodyLength + " does not match a file of " + size + " bytes");
+    }
+    return bodyLength;
+  }
+
+  private static void checkCrc(CRC32C crc, int stored) throws DamagedException {
+    if ((int) crc.getValue() != stored) {
+      throw new DamagedException("checksum mismatch");
+    }
+  }
+
+  private static CachedResponse decode(byte[] metadata, ByteBuffer body) throws DamagedException {
+    try {
+      return StoredForm.decode(metadata, body);
+    } catch (IOException e) {
+      throw new DamagedException("metadata unreadable: " + e.getMessage());
+    }
+  }
+
+  private static String key(byte[] metadata) throws DamagedException {
+    try {
+      return StoredForm.key(metadata);
+    } catch (IOException e) {
+      throw new DamagedException("metadata unreadable: " + e.getMessage());
+    }
   }
 
   private static void readFully(FileChannel channel, ByteBuffer into, long position) throws IOException {
