@@ -100,7 +100,7 @@ public final class Node implements AutoCloseable {
   private static Node start(ImgcacheConfig config, Deque<AutoCloseable> resources) {
     long startNanos = System.nanoTime();
     checkDirectMemory(config.cache().maxBytes());
-    XnioWorker worker = createWorker();
+    XnioWorker worker = createWorker(config.listen().ioThreadCount());
     resources.push(() -> shutdown(worker));
     ByteBufferPool buffers = new DefaultByteBufferPool(true, 16 * 1024, -1, 4);
     Metrics metrics = new Metrics();
@@ -369,8 +369,7 @@ public final class Node implements AutoCloseable {
     return new Metrics.CacheFigures(s.maxBytes(), s.bytes(), s.entries(), s.hits(), s.misses(), s.evictions());
   }
 
-  private static XnioWorker createWorker() {
-    int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+  private static XnioWorker createWorker(int ioThreads) {
     try {
       return Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
           .set(Options.WORKER_NAME, "imgcache")

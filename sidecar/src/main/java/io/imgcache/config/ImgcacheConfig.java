@@ -43,8 +43,17 @@ public record ImgcacheConfig(
 
   private static final String ROOT = "imgcache";
 
-  /** @param maxHeaderLine longer request header lines ({@code name: value}) get 431 */
-  public record Listen(String host, int port, int maxHeaderLine) {}
+  /**
+   * @param maxHeaderLine longer request header lines ({@code name: value}) get 431
+   * @param ioThreads XNIO IO threads serving clients and peers and running the node's own peer and
+   *     origin connections; 0 = one per core the JVM sees
+   */
+  public record Listen(String host, int port, int maxHeaderLine, int ioThreads) {
+    /** {@link #ioThreads}, with 0 resolved to the cores the JVM sees. */
+    public int ioThreadCount() {
+      return ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
+    }
+  }
 
   /**
    * @param maxConnections connections the origin sees from this node, loads and pass-through together
@@ -164,7 +173,7 @@ public record ImgcacheConfig(
 
     Section listenS = s.child("listen");
     Listen listen = new Listen(listenS.string("host"), listenS.intIn("port", 0, 65535),
-        (int) listenS.bytesIn("max-header-line", 256, 32 * 1024));
+        (int) listenS.bytesIn("max-header-line", 256, 32 * 1024), listenS.intIn("io-threads", 0, 256));
 
     Section originS = s.child("origin");
     Duration originTimeout = originS.positiveDuration("timeout");

@@ -63,7 +63,9 @@ class ImgcacheConfigTest {
   void defaultsAreTheDesignValues() {
     ImgcacheConfig c = ImgcacheConfig.from(ConfigFactory.defaultReference());
 
-    assertEquals(new ImgcacheConfig.Listen("0.0.0.0", 9000, 8192), c.listen());
+    assertEquals(new ImgcacheConfig.Listen("0.0.0.0", 9000, 8192, 0), c.listen());
+    assertEquals(Runtime.getRuntime().availableProcessors(), c.listen().ioThreadCount(), "0: one per core");
+    assertEquals(3, parse("imgcache.listen.io-threads = 3").listen().ioThreadCount());
     assertEquals("imgcache2", c.group());
     assertEquals(new ImgcacheConfig.Origin(URI.create("http://127.0.0.1:8000"), Duration.ofSeconds(1),
         Duration.ofSeconds(10), 64, 1024, Duration.ofSeconds(10)), c.origin());
@@ -139,6 +141,8 @@ class ImgcacheConfigTest {
       imgcache.peers.timeout                  | imgcache.origin.timeout = 30s
       imgcache.listen.max-header-line         | imgcache.listen.max-header-line = 100
       imgcache.listen.max-header-line         | imgcache.listen.max-header-line = 64KiB
+      imgcache.listen.io-threads              | imgcache.listen.io-threads = -1
+      imgcache.listen.io-threads              | imgcache.listen.io-threads = 257
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = 0
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = -1
       imgcache.cache.max-bytes                | imgcache.cache.max-bytes = 1000
