@@ -520,8 +520,10 @@ public final class EtcdMembership implements Membership {
       }
     }
     urls.add(selfUrl);
-    ready = true;
     listener.accept(Set.copyOf(urls));
+    // Only now: a node that answers ready (load balancers send it clients) already has its ring.
+    // Ready first left a window, the first ring's build, in which it owned every key alone.
+    ready = true;
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------

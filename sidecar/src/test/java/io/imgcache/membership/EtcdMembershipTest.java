@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.etcd.jetcd.Client;
 import io.imgcache.Node;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -90,6 +91,29 @@ class EtcdMembershipTest extends EtcdNodesTest {
       assertEquals(200, readyz.statusCode(), url(n) + "/_imgcache/readyz");
       assertEquals(1.0, metric(n, "imgcache_etcd_up"), url(n));
       assertEquals(1.0, metric(n, "imgcache_etcd_lease_grants_total"), url(n));
+    }
+  }
+
+  /**
+   * A node is ready (load balancers send it clients) only once its ring holds the member list: while
+   * the first list is handed over it is not, or it would own every key alone for that while and load
+   * other owners' keys (chaos scenario 9 saw one such load).
+   */
+  @Test
+  void readyOnlyOnceTheFirstMemberListIsHandedOver() throws Exception {
+    AtomicBoolean readyDuringHandOver = new AtomicBoolean(true);
+    AtomicInteger lists = new AtomicInteger();
+    try (Client client = Client.builder()
+            .endpoints(etcd.cluster().endpoints().toArray(String[]::new)).build();
+        EtcdMembership membership = new EtcdMembership(() -> client, "http://127.0.0.1:1", EtcdNodes.PREFIX,
+            Duration.ofSeconds(10), System::nanoTime, new EtcdMembership.EtcdEvents() {})) {
+      membership.start(members -> {
+        if (lists.getAndIncrement() == 0) {
+          readyDuringHandOver.set(membership.ready());
+        }
+      });
+      await("the member list handed over", CHANGE_DEADLINE, () -> lists.get() > 0 && membership.ready());
+      assertFalse(readyDuringHandOver.get(), "ready while the first member list was being handed over");
     }
   }
 
