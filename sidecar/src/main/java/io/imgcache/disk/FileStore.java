@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
  * never slows serving) and two IO threads for reads, deletions and the scan. Index changes happen
- * on those threads only; callers on an IO thread never wait for the disk.
+ * on those threads only; callers on an IO thread never wait for the disk. A purge finds a key's
+ * variants through a per-base index, without walking the whole index (every successful unsafe
+ * request purges its target on every node).
  */
 public final class FileStore implements DiskTier, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FileStore.class);
@@ -66,6 +68,9 @@ public final class FileStore implements DiskTier, AutoCloseable {
   private final AtomicLong corrupt = new AtomicLong();
   private final AtomicLong scanned = new AtomicLong();
   private volatile boolean scanDone;
+  // The indexed variant keys of each base key (the part before the first NUL), so that a purge,
+  // which every successful unsafe request makes, removes them without walking the index.
+  private final ConcurrentHashMap<String, Set<String>> variantsByBase = new ConcurrentHashMap<>();
   // Purges and bans given while the scan runs, for the files it has not indexed yet.
   private final Set<String> purgedWhileScanning = ConcurrentHashMap.newKeySet();
   private final List<String> bannedWhileScanning = new CopyOnWriteArrayList<>();
@@ -88,6 +93,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         .executor(Runnable::run) // evictions delete on the thread that changed the index: writer or IO
         .removalListener((String key, Entry e, RemovalCause cause) -> {
           if (key != null && cause != RemovalCause.REPLACED) {
+            forgetVariant(key);
             if (cause.wasEvicted()) {
               evictions.incrementAndGet();
             }
@@ -151,7 +157,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         throw new StoredFile.DamagedException("holds key " + file.key());
       }
       if (verify) {
-        index.asMap().put(key, new Entry(file.fileLength(), true));
+        indexed(key, new Entry(file.fileLength(), true));
       }
       hits.incrementAndGet();
       return file.response();
@@ -193,7 +199,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
       long length = StoredFile.write(tmp, key, response);
       Files.move(tmp, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      index.put(key, new Entry(length, true));
+      indexed(key, new Entry(length, true));
       writes.incrementAndGet();
     } catch (IOException | UncheckedIOException e) {
       writeDrops.incrementAndGet(); // a full or failing disk: the memory copy stands
@@ -213,8 +219,10 @@ public final class FileStore implements DiskTier, AutoCloseable {
       io.execute(() -> {
         index.invalidate(key);
         deleteQuietly(path(key)); // indexed or not
-        String variants = key + '\0';
-        index.asMap().keySet().removeIf(k -> k.startsWith(variants));
+        Set<String> variants = variantsByBase.remove(key);
+        if (variants != null) {
+          variants.forEach(index::invalidate); // their files go with them (the removal listener)
+        }
       });
     } catch (RejectedExecutionException e) {
       // closed
@@ -272,6 +280,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         deleteQuietly(file);
         return;
       }
+      noteVariant(key);
       index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false)); // a write since start wins
       scanned.incrementAndGet();
     } catch (StoredFile.DamagedException e) {
@@ -280,6 +289,33 @@ public final class FileStore implements DiskTier, AutoCloseable {
       deleteQuietly(file);
     } catch (IOException e) {
       log.warn("disk cache: cannot index {}: {}", file, e.toString());
+    }
+  }
+
+  private void indexed(String key, Entry entry) {
+    noteVariant(key);
+    index.put(key, entry);
+  }
+
+  // Changed atomically per base key: a variant noted while its set is dropped is never lost.
+  private void noteVariant(String key) {
+    int nul = key.indexOf('\0');
+    if (nul >= 0) {
+      variantsByBase.compute(key.substring(0, nul), (base, set) -> {
+        Set<String> variants = set == null ? ConcurrentHashMap.newKeySet() : set;
+        variants.add(key);
+        return variants;
+      });
+    }
+  }
+
+  private void forgetVariant(String key) {
+    int nul = key.indexOf('\0');
+    if (nul >= 0) {
+      variantsByBase.computeIfPresent(key.substring(0, nul), (base, set) -> {
+        set.remove(key);
+        return set.isEmpty() ? null : set;
+      });
     }
   }
 

@@ -192,6 +192,26 @@ class FileStoreTest {
     assertNotNull(read(store, "/b?w=1"));
   }
 
+  /** A purge finds the variants a store indexed at start (its scan), not only those it wrote. */
+  @Test
+  void invalidateRemovesTheVariantsARestartedStoreFoundOnDisk() throws Exception {
+    FileStore first = open(64 << 20);
+    List<String> keys = List.of("/v?w=1\0accept=image/webp", "/v?w=1\0accept=image/avif", "/v?w=2\0accept=image/webp");
+    for (String key : keys) {
+      first.write(key, response(key.hashCode(), 100));
+      awaitWritten(first, key);
+    }
+    first.close();
+    FileStore second = open(64 << 20);
+    await("the scan", second::scanDone);
+
+    second.invalidate("/v?w=1");
+
+    await("the purge", () -> !Files.exists(second.path(keys.get(0))) && !Files.exists(second.path(keys.get(1))));
+    assertNull(read(second, keys.get(0)));
+    assertNotNull(read(second, keys.get(2)), "the variant of another key stays");
+  }
+
   @Test
   void theDirectoryStaysWithinItsBoundUnderChurn() throws Exception {
     long max = 4L << 20;
