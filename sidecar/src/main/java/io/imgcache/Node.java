@@ -43,6 +43,7 @@ import java.util.Deque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,6 +62,11 @@ import org.xnio.XnioWorker;
  */
 public final class Node implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Node.class);
+  /**
+   * How long after start client requests wait for the first member list at most (README,
+   * "Start and stop"); then the node serves with the ring it has (itself alone, etcd down).
+   */
+  static final Duration MEMBERS_WAIT = Duration.ofSeconds(2);
 
   private final ImgcacheConfig config;
   private final Cluster cluster;
@@ -290,13 +296,19 @@ public final class Node implements AutoCloseable {
     resources.push(ban);
     membership.followBans(config.etcd().bansPrefix(), ban::applyStored);
     ClusterStatus clusterStatus = new ClusterStatus(cluster, status::report, peerPool, memberToken);
+    // Client requests wait for the first member list, or until MEMBERS_WAIT has passed (etcd down).
+    CompletableFuture<Void> membersKnown = new CompletableFuture<Void>()
+        .completeOnTimeout(null, MEMBERS_WAIT.toMillis(), TimeUnit.MILLISECONDS);
     HttpServer server = HttpServer.start(config.listen().host(), config.listen().port(), worker, buffers,
         new HttpServer.Routes(group, keys, policy, cacheConfig.passRequestCookies(), peerHandler, purge, ban, status,
             clusterStatus, cluster, metrics, ready, config.adminToken(), originConfig.url(),
-            originConfig.timeout(), originPool, config.listen().maxHeaderLine()));
+            originConfig.timeout(), originPool, config.listen().maxHeaderLine(), membersKnown));
     // Only once the port is ours: a start that fails to bind must never have registered (it
     // would have taken over the key of the node that holds the port).
-    membership.start(cluster::setMembers);
+    membership.start(members -> {
+      cluster.setMembers(members);
+      membersKnown.complete(null);
+    });
     health.start();
     log.info("imgcache node {} listening on {}:{}, origin {}, membership {}", self, config.listen().host(),
         server.port(), originConfig.url(), config.membership().name().toLowerCase(Locale.ROOT));

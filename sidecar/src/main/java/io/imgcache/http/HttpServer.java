@@ -30,6 +30,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -61,7 +62,7 @@ public final class HttpServer implements AutoCloseable {
       ClusterPurge purge, ClusterBan ban, NodeStatus status, ClusterStatus clusterStatus, Cluster cluster,
       Metrics metrics,
       BooleanSupplier ready, String adminToken, URI origin, Duration originTimeout, PooledHttpClient originClient,
-      int maxHeaderLine) {}
+      int maxHeaderLine, CompletableFuture<Void> membersKnown) {}
 
   private HttpServer(AcceptingChannel<StreamConnection> listener, GracefulShutdownHandler graceful) {
     this.listener = listener;
@@ -80,6 +81,7 @@ public final class HttpServer implements AutoCloseable {
         passThrough, key -> routes.purge().purge(key), routes.originTimeout(), routes.metrics());
     AdminHandler admin = new AdminHandler(routes.metrics(), routes.cluster(), routes.group(), routes.keys(),
         routes.purge(), routes.ban(), routes.status(), routes.clusterStatus(), routes.ready(), routes.adminToken());
+    HttpHandler clients = new AwaitMembers(routes.membersKnown(), front);
     HttpHandler peers = routes.peerHandler();
     HttpHandler purge = admin.purgeHandler();
     VersionSniffer versions = new VersionSniffer();
@@ -96,7 +98,7 @@ public final class HttpServer implements AutoCloseable {
         purge.handleRequest(exchange);
         return;
       }
-      (path.startsWith(AdminHandler.PREFIX) ? admin.route(path) : front).handleRequest(exchange);
+      (path.startsWith(AdminHandler.PREFIX) ? admin.route(path) : clients).handleRequest(exchange);
     };
     GracefulShutdownHandler graceful = Handlers.gracefulShutdown(router);
     // What Undertow.builder().addHttpListener(...).start() assembles, with one addition: each
