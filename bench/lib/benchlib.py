@@ -16,6 +16,7 @@ import collections
 import hashlib
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -23,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -280,21 +282,87 @@ def xcache_of(url: str, header: str) -> str:
     return f"{status} {headers.get(header.lower(), '-')}"
 
 
+def check_answer(name: str, url: str, header: str, expect: set[str]) -> None:
+    """The response a run is about, checked before it: a run that measured something else (a MISS,
+    a PEER instead of HIT-HOT) is worthless."""
+    for attempt in range(50):
+        seen = xcache_of(url, header)
+        if seen.split(" ", 1)[1] in expect and seen.startswith("200"):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{name}: {url} answers {seen}, expected 200 {','.join(sorted(expect))}")
+
+
+def node_sources(before: list[dict], after: list[dict]) -> collections.Counter:
+    """Responses by X-Cache the nodes counted between two scrapes of each."""
+    by_source = collections.Counter()
+    for b, af in zip(before, after):
+        for key, value in af.items():
+            if key.startswith("imgcache_requests_total{"):
+                by_source[re.search(r'cache="([^"]*)"', key).group(1)] += value - b.get(key, 0.0)
+    return by_source
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) of sorted values, nearest rank."""
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
+
+
+def cmd_tail(a: argparse.Namespace) -> None:
+    """Latency at a fixed offered rate: h2load --rps at FRACTION of a wrk record's throughput."""
+    pids = [int(p) for p in a.cpu_pids.split(",")]
+    nodes = [n for n in (a.node_metrics or "").split(",") if n]
+    expect = set(a.expect.split(","))
+    ref = [json.loads(line) for line in open(a.out) if line.strip()]
+    ref = [r["rps"] for r in ref if r["kind"] == "wrk" and r["group"] == a.group and r["name"] == a.rate_of]
+    if not ref:
+        raise SystemExit(f"{a.name}: no wrk record {a.group}/{a.rate_of} to take the rate from")
+    rate = statistics.median(ref) * a.fraction
+    per_conn = max(1, round(rate / a.conns))
+    check_answer(a.name, a.url, "X-Cache", expect)
+    with tempfile.NamedTemporaryFile("r", suffix=".h2load.log") as log_file:
+        before_m = [scrape(n) for n in nodes]
+        c0 = cpu_ticks(pids)
+        cmd = ["taskset", "-c", a.client_cpu, "h2load", "--h1", "-c", str(a.conns), "-t", "1",
+               f"--rps={per_conn}", "-D", str(a.duration), f"--log-file={log_file.name}", a.url]
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
+        c1 = cpu_ticks(pids)
+        after_m = [scrape(n) for n in nodes]
+        latencies = sorted(int(line.split("\t")[2]) for line in log_file if line.count("\t") >= 2)
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                  r"(\d+) errored, (\d+) timeout", out)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if not m or not codes or not latencies:
+        raise SystemExit(f"{a.name}: unexpected h2load output:\n{out}")
+    done = int(m.group(3))
+    rec = {"kind": "tail", "group": a.group, "name": a.name, "server": a.server, "size": a.size, "url": a.url,
+           "fraction": a.fraction, "reference": a.rate_of, "target_rps": per_conn * a.conns,
+           "achieved_rps": done / a.duration, "requests": done, "conns": a.conns, "duration_s": a.duration,
+           "errors": int(m.group(5)) + int(m.group(6)) + int(m.group(7)),
+           "non2xx": int(codes.group(2)) + int(codes.group(3)) + int(codes.group(4)),
+           "p50_us": percentile(latencies, 0.50), "p99_us": percentile(latencies, 0.99),
+           "p999_us": percentile(latencies, 0.999), "max_us": latencies[-1],
+           "cpu_us_per_req": (c1 - c0) * 1e6 / CLK_TCK / done if done else None}
+    if nodes:
+        sources = node_sources(before_m, after_m)
+        total = sum(sources.values())
+        rec["node_responses"] = {k: int(v) for k, v in sources.items() if v}
+        rec["expected_fraction"] = sum(v for k, v in sources.items() if k in expect) / total if total else None
+    append(a.out, rec)
+    log(f"{a.name} at {a.fraction:.0%} of {a.rate_of} ({rec['target_rps']} req/s offered, {rec['achieved_rps']:.0f} done): "
+        f"p50 {rec['p50_us']} us, p99 {rec['p99_us']} us, p99.9 {rec['p999_us']} us, max {rec['max_us']} us, "
+        f"errors {rec['errors']}+{rec['non2xx']}")
+
+
 def cmd_wrk(a: argparse.Namespace) -> None:
     """One measured wrk run (optionally after an unmeasured warm-up), repeated --reps times."""
     pids = [int(p) for p in a.cpu_pids.split(",")]
     side = [int(p) for p in a.side_pids.split(",") if p]
     nodes = [n for n in (a.node_metrics or "").split(",") if n]
     expect = set(a.expect.split(","))
-    # The response the run is about, checked before and after: a run that measured something
-    # else (a MISS, a PEER instead of HIT-HOT) is worthless.
-    for attempt in range(50):
-        seen = xcache_of(a.url, a.header)
-        if seen.split(" ", 1)[1] in expect and seen.startswith("200"):
-            break
-        time.sleep(0.05)
-    else:
-        raise SystemExit(f"{a.name}: {a.url} answers {seen}, expected 200 {a.expect}")
+    check_answer(a.name, a.url, a.header, expect)
     if a.warmup > 0:
         run_wrk(a.url, a.warmup, a.conns, a.threads, a.client_cpu, a.paths_file)
     for rep in range(a.reps):
@@ -341,12 +409,7 @@ def cmd_wrk(a: argparse.Namespace) -> None:
             rec["side_cpu_us_per_req"] = (s1 - s0) * 1e6 / CLK_TCK / res["requests"] if res["requests"] else None
         # Per node: responses by X-Cache during the run, from the node's own counters.
         if nodes:
-            by_source = collections.Counter()
-            for b, af in zip(before_m, after_m):
-                for key, value in af.items():
-                    if key.startswith("imgcache_requests_total{"):
-                        src = re.search(r'cache="([^"]*)"', key).group(1)
-                        by_source[src] += value - b.get(key, 0.0)
+            by_source = node_sources(before_m, after_m)
             rec["node_responses"] = {k: int(v) for k, v in by_source.items() if v}
             rec["node_counters"] = deltas(before_m, after_m)
             total = sum(by_source.values())
@@ -856,17 +919,39 @@ def cmd_report(a: argparse.Namespace) -> None:
         rows.append((label, fmt(x), f"local hit, same cluster {fmt(ref)}",
                      "—" if ratio is None else f"{ratio:.2f}×", f"≤ {target:g}×",
                      judge(ratio, target, (grp, name), (grp, "local-hit-20KB"))))
+    tail = {(r["name"], r["fraction"]): r for r in records if r["kind"] == "tail"}
+    for size in ("2KB", "20KB"):
+        ic, ng = med.get(("tail", f"imgcache-max-{size}")), med.get(("tail", f"nginx-max-{size}"))
+        if ic and ng:
+            ratio = ic["rps"] / ng["rps"]
+            rows.append((f"local hit, {size[:-2]} KB: throughput at saturation (wrk)", f"{ic['rps']:,.0f} req/s",
+                         f"nginx {ng['rps']:,.0f} req/s", f"{ratio:.2f}×", "≥ 1×",
+                         judge(None if ratio is None else 1 / ratio, 1.0, ("tail", f"imgcache-max-{size}"),
+                               ("tail", f"nginx-max-{size}"))))
+        for fraction in sorted({f for (_, f) in tail}):
+            i, n = tail.get((f"imgcache-{size}", fraction)), tail.get((f"nginx-{size}", fraction))
+            if not i or not n:
+                continue
+            ok_runs = all(r["errors"] == 0 and r["non2xx"] == 0 for r in (i, n)) and (
+                i.get("expected_fraction") is None or i["expected_fraction"] >= 0.99)
+            r99, r999 = i["p99_us"] / n["p99_us"], i["p999_us"] / n["p999_us"]
+            rows.append((f"local hit, {size[:-2]} KB, {n['target_rps']:,} req/s offered ({fraction:.0%} of nginx's max): p99 / p99.9",
+                         f"{i['p99_us']/1000:.2f} / {i['p999_us']/1000:.2f} ms (p50 {i['p50_us']/1000:.2f})",
+                         f"nginx {n['p99_us']/1000:.2f} / {n['p999_us']/1000:.2f} ms (p50 {n['p50_us']/1000:.2f})",
+                         f"{r99:.2f}× / {r999:.2f}×", "≤ 1.2× / ≤ 2×",
+                         verdict(r99 <= 1.2 and r999 <= 2) if ok_runs else "INVALID (errors or not HIT)"))
     storm = [r for r in records if r["kind"] == "storm"]
     if storm:
+        exact = [s for s in storm if s["origin_loads"] == s["keys"] and s["fallbacks"] == 0
+                 and s["statuses"] == {"200": s["requests"]} and not s["errors"] and s["wrong_bytes"] == 0]
         s = storm[-1]
-        ok = (s["origin_loads"] == s["keys"] and s["statuses"] == {"200": s["requests"]}
-              and not s["errors"] and s["wrong_bytes"] == 0)
-        rows.append((f"storm: {s['requests']} concurrent requests, {s['keys']} new keys, {s['nodes']} nodes",
-                     f"{s['origin_loads']} origin loads", "—",
-                     f"{sum(v for k, v in s['statuses'].items() if k == '200')}/{s['requests']} 200, "
-                     f"{s['wrong_bytes']} wrong bodies, {s['fallbacks']} fallbacks, "
-                     f"{s['node_counters'].get('peer_health_transitions{to=unhealthy}', 0)} peers marked unhealthy",
-                     f"= {s['keys']}", verdict(ok)))
+        rows.append((f"storm: {s['requests']} concurrent requests, {s['keys']} new keys, {s['nodes']} nodes; "
+                     f"{len(storm)} run(s)",
+                     "origin loads " + ", ".join(str(r["origin_loads"]) for r in storm), "—",
+                     f"{len(exact)}/{len(storm)} exact; fallbacks " + ", ".join(str(r["fallbacks"]) for r in storm)
+                     + "; wrong bodies " + str(sum(r["wrong_bytes"] for r in storm)) + "; peers marked unhealthy "
+                     + str(sum(r["node_counters"].get("peer_health_transitions{to=unhealthy}", 0) for r in storm)),
+                     f"= {s['keys']}, 0 fallbacks, every run", verdict(len(exact) == len(storm))))
     else:
         rows.append(("storm", "not run", "—", "—", "= 100", "n/a"))
     x, ref = cpu("disk", "disk-hit-20KB"), cpu("disk", "memory-hit-20KB")
@@ -924,7 +1009,7 @@ def cmd_report(a: argparse.Namespace) -> None:
 
     detail = ["| group | run | server | req/s | p50 | p99 | CPU µs/req | of which JIT | server CPU | other load on CPU 0 | X-Cache answered by the node(s) | errors |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    order = ["single", "cluster-hotoff", "cluster-hoton", "disk"]
+    order = ["single", "tail", "cluster-hotoff", "cluster-hoton", "disk"]
     size_order = {"2KB": 0, "20KB": 1, "200KB": 2}
     for (group, name), r in sorted(med.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 9,
                                                                  size_order.get(kv[1]["size"], 9), kv[0][1])):
@@ -1025,6 +1110,23 @@ def main() -> None:
     s.add_argument("--rep-label", default="")
     s.add_argument("--out", required=True)
     s.set_defaults(fn=cmd_wrk)
+
+    s = sub.add_parser("tail", help="latency at a fixed rate (h2load --rps), a fraction of a wrk record's req/s")
+    s.add_argument("--name", required=True)
+    s.add_argument("--group", required=True)
+    s.add_argument("--server", required=True)
+    s.add_argument("--size", required=True)
+    s.add_argument("--url", required=True)
+    s.add_argument("--cpu-pids", required=True)
+    s.add_argument("--node-metrics", default="")
+    s.add_argument("--expect", required=True)
+    s.add_argument("--rate-of", required=True, help="the wrk record (name, same group) whose req/s sets the rate")
+    s.add_argument("--fraction", type=float, required=True)
+    s.add_argument("--duration", type=int, default=20)
+    s.add_argument("--conns", type=int, default=16)
+    s.add_argument("--client-cpu", default="1")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_tail)
 
     s = sub.add_parser("storm", help="N concurrent requests for K new keys over the nodes")
     s.add_argument("--nodes", required=True)
