@@ -3,8 +3,6 @@ package io.imgcache.key;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 
@@ -14,9 +12,6 @@ import java.util.Set;
  * dropped, nothing else changed. Immutable and thread-safe.
  */
 public final class KeyPolicy {
-  /** By name only: List.sort is stable, so same-name parameters keep their order (a=1&a=2 ≠ a=2&a=1). */
-  private static final Comparator<String> BY_NAME = Comparator.comparing(KeyPolicy::paramName);
-
   private final boolean sortQuery;
   private final Set<String> ignoredParams;
   private final int maxLength;
@@ -62,22 +57,88 @@ public final class KeyPolicy {
     return key;
   }
 
+  /**
+   * The query with empty and ignored parameters dropped and, when configured, sorted by name
+   * (stable: same-name parameters keep their order). Works on the parameters' bounds in the query:
+   * a query that is already canonical, as a well-behaved client sends it every time, comes back
+   * as it is, and one that is not is built once (this runs on every request).
+   */
   private String normaliseQuery(String query) {
-    List<String> params = new ArrayList<>();
-    for (String param : query.split("&")) {
-      if (!param.isEmpty() && !ignoredParams.contains(decode(paramName(param)))) {
-        params.add(param);
+    int[] bounds = new int[3 * (count(query, '&') + 1)]; // per parameter: start, end of name, end
+    int params = 0;
+    boolean dropped = false;
+    for (int start = 0; start <= query.length(); ) {
+      int end = query.indexOf('&', start);
+      end = end < 0 ? query.length() : end;
+      int eq = query.indexOf('=', start);
+      int nameEnd = eq >= 0 && eq < end ? eq : end;
+      if (end == start || ignored(query, start, nameEnd)) {
+        dropped = true;
+      } else {
+        bounds[3 * params] = start;
+        bounds[3 * params + 1] = nameEnd;
+        bounds[3 * params + 2] = end;
+        params++;
+      }
+      start = end + 1;
+    }
+    boolean sorted = true;
+    for (int i = 1; sortQuery && i < params; i++) {
+      if (compareNames(query, bounds, i - 1, i) > 0) {
+        sorted = false;
+        break;
       }
     }
-    if (sortQuery) {
-      params.sort(BY_NAME);
+    if (sorted && !dropped) {
+      return query;
     }
-    return String.join("&", params);
+    if (!sorted) { // insertion sort: a handful of parameters, and stable
+      for (int i = 1; i < params; i++) {
+        for (int j = i; j > 0 && compareNames(query, bounds, j - 1, j) > 0; j--) {
+          for (int k = 0; k < 3; k++) {
+            int t = bounds[3 * j + k];
+            bounds[3 * j + k] = bounds[3 * (j - 1) + k];
+            bounds[3 * (j - 1) + k] = t;
+          }
+        }
+      }
+    }
+    StringBuilder out = new StringBuilder(query.length());
+    for (int i = 0; i < params; i++) {
+      if (i > 0) {
+        out.append('&');
+      }
+      out.append(query, bounds[3 * i], bounds[3 * i + 2]);
+    }
+    return out.toString();
   }
 
-  private static String paramName(String param) {
-    int eq = param.indexOf('=');
-    return eq < 0 ? param : param.substring(0, eq);
+  private static int count(String s, char c) {
+    int n = 0;
+    for (int i = s.indexOf(c); i >= 0; i = s.indexOf(c, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  /** Whether the parameter named by {@code query[from, to)} is one of ignore-params (compared decoded). */
+  private boolean ignored(String query, int from, int to) {
+    return !ignoredParams.isEmpty() && ignoredParams.contains(decode(query.substring(from, to)));
+  }
+
+  /** The names of parameters {@code a} and {@code b} compared as {@link String#compareTo} would compare them. */
+  private static int compareNames(String query, int[] bounds, int a, int b) {
+    int i = bounds[3 * a];
+    int iEnd = bounds[3 * a + 1];
+    int j = bounds[3 * b];
+    int jEnd = bounds[3 * b + 1];
+    for (; i < iEnd && j < jEnd; i++, j++) {
+      int d = query.charAt(i) - query.charAt(j);
+      if (d != 0) {
+        return d;
+      }
+    }
+    return (iEnd - i) - (jEnd - j);
   }
 
   /** A target must be printable ASCII with well-formed %XX escapes that decode to no control byte. */

@@ -163,4 +163,44 @@ class KeyPolicyTest {
     assertEquals("maxLength must be positive, was 0", e.getMessage());
     assertEquals(2048, SORTED.maxLength());
   }
+
+  /**
+   * Random queries (empty, repeated and ignored parameters, names that share a start, encoded
+   * names) give what the rule says, written out as plainly as possible: split on '&', drop empty
+   * and ignored parameters, sort stably by name when sorting, join.
+   */
+  @Test
+  void randomQueriesNormaliseAsTheRuleSays() {
+    java.util.Random random = new java.util.Random(3);
+    String[] names = {"w", "h", "type", "t", "w2", "a", "%61", "utm_source", "q", ""};
+    List<String> ignore = List.of("utm_source", "a");
+    for (boolean sort : new boolean[] {true, false}) {
+      KeyPolicy policy = new KeyPolicy(sort, ignore, 2048);
+      for (int round = 0; round < 3_000; round++) {
+        StringBuilder query = new StringBuilder();
+        int params = random.nextInt(6);
+        for (int p = 0; p < params; p++) {
+          if (p > 0) {
+            query.append('&');
+          }
+          query.append(names[random.nextInt(names.length)]);
+          if (random.nextInt(4) > 0) {
+            query.append('=').append(random.nextInt(3));
+          }
+        }
+        List<String> kept = new java.util.ArrayList<>();
+        for (String param : query.toString().split("&", -1)) {
+          String name = param.contains("=") ? param.substring(0, param.indexOf('=')) : param;
+          if (!param.isEmpty() && !ignore.contains(name.replace("%61", "a"))) {
+            kept.add(param);
+          }
+        }
+        if (sort) {
+          kept.sort(java.util.Comparator.comparing(p -> p.contains("=") ? p.substring(0, p.indexOf('=')) : p));
+        }
+        String expected = kept.isEmpty() ? "/i" : "/i?" + String.join("&", kept);
+        assertEquals(expected, policy.keyFor("/i", query.toString()), "query " + query);
+      }
+    }
+  }
 }
