@@ -63,8 +63,8 @@ import org.xnio.XnioWorker;
 public final class Node implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Node.class);
   /**
-   * How long after start client requests wait for the first member list at most (README,
-   * "Start and stop"); then the node serves with the ring it has (itself alone, etcd down).
+   * How long after start client requests wait for the first member list at most (README, "Operate",
+   * health and readiness); then the node serves with the ring it has (itself alone, etcd down).
    */
   static final Duration MEMBERS_WAIT = Duration.ofSeconds(2);
 
@@ -387,7 +387,8 @@ public final class Node implements AutoCloseable {
           .set(Options.WORKER_NAME, "imgcache")
           .set(Options.WORKER_IO_THREADS, ioThreads)
           .set(Options.WORKER_TASK_CORE_THREADS, 4)
-          .set(Options.WORKER_TASK_MAX_THREADS, 8 * ioThreads)
+          // Not tied to io-threads: blocking tasks (ring demotion, bans) need not shrink with them.
+          .set(Options.WORKER_TASK_MAX_THREADS, 8 * Math.max(2, Runtime.getRuntime().availableProcessors()))
           .set(Options.WORKER_TASK_KEEPALIVE, 60_000)
           .set(Options.TCP_NODELAY, true)
           // Stop accepting at 16k client connections (resume below 15k): well inside the unit's

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * never slows serving) and two IO threads for reads, deletions and the scan. Index changes happen
  * on those threads only; callers on an IO thread never wait for the disk. A purge finds a key's
  * variants through a per-base index, without walking the whole index (every successful unsafe
- * request purges its target on every node).
+ * request purges its target on every node); a write still queued when its key is purged is dropped.
  */
 public final class FileStore implements DiskTier, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FileStore.class);
@@ -69,8 +69,19 @@ public final class FileStore implements DiskTier, AutoCloseable {
   private final AtomicLong scanned = new AtomicLong();
   private volatile boolean scanDone;
   // The indexed variant keys of each base key (the part before the first NUL), so that a purge,
-  // which every successful unsafe request makes, removes them without walking the index.
+  // which every successful unsafe request makes, removes them without walking the index. Changed
+  // only through compute / computeIfPresent / remove per base; a key is noted after it is indexed
+  // (indexed()), so every indexed variant is in its base's set for every purge that follows. A
+  // key removed meanwhile may stay in a set: harmless, a purge then invalidates nothing.
   private final ConcurrentHashMap<String, Set<String>> variantsByBase = new ConcurrentHashMap<>();
+  // When each key was last purged (System.nanoTime), remembered PURGE_MEMORY_NANOS: a write asked
+  // for before a purge of its key, and run after it, is dropped rather than bring the key back.
+  private static final long PURGE_MEMORY_NANOS = TimeUnit.MINUTES.toNanos(1);
+  private final Cache<String, Long> purges = Caffeine.newBuilder()
+      .expireAfterWrite(PURGE_MEMORY_NANOS, TimeUnit.NANOSECONDS)
+      .maximumSize(100_000)
+      .executor(Runnable::run)
+      .build();
   // Purges and bans given while the scan runs, for the files it has not indexed yet.
   private final Set<String> purgedWhileScanning = ConcurrentHashMap.newKeySet();
   private final List<String> bannedWhileScanning = new CopyOnWriteArrayList<>();
@@ -185,21 +196,39 @@ public final class FileStore implements DiskTier, AutoCloseable {
       return;
     }
     try {
-      writer.execute(() -> writeNow(key, response));
+      long queued = System.nanoTime();
+      writer.execute(() -> writeNow(key, response, queued));
     } catch (RejectedExecutionException e) {
       writeDrops.incrementAndGet(); // closed
     }
   }
 
-  private void writeNow(String key, CachedResponse response) {
+  /** {@code queued}: when the write was asked for (System.nanoTime). */
+  private void writeNow(String key, CachedResponse response, long queued) {
+    if (System.nanoTime() - queued > PURGE_MEMORY_NANOS) {
+      writeDrops.incrementAndGet(); // waited longer than purges are remembered: it may predate one
+      return;
+    }
     Path path = path(key);
     Path tmp = path.resolveSibling(path.getFileName() + TMP_SUFFIX);
     try {
       Files.createDirectories(path.getParent());
       long length = StoredFile.write(tmp, key, response);
+      if (purgedSince(key, queued)) {
+        deleteQuietly(tmp); // the response predates a purge of its key: it must not come back
+        return;
+      }
       Files.move(tmp, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       indexed(key, new Entry(length, true));
+      if (purgedSince(key, queued)) {
+        // A purge between the check and the rename: its own removal may have run before the
+        // rename, so remove the file here. (A purge recorded after this check runs its removal
+        // after the rename, which it then finds.)
+        index.invalidate(key);
+        deleteQuietly(path);
+        return;
+      }
       writes.incrementAndGet();
     } catch (IOException | UncheckedIOException e) {
       writeDrops.incrementAndGet(); // a full or failing disk: the memory copy stands
@@ -212,6 +241,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   @Override
   public void invalidate(String key) {
+    purges.put(key, System.nanoTime()); // before the removal below: writes queued earlier check it
     if (!scanDone) {
       purgedWhileScanning.add(key);
     }
@@ -280,8 +310,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
         deleteQuietly(file);
         return;
       }
-      noteVariant(key);
       index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false)); // a write since start wins
+      noteVariant(key); // after indexing, as indexed() does
       scanned.incrementAndGet();
     } catch (StoredFile.DamagedException e) {
       corrupt.incrementAndGet();
@@ -292,12 +322,18 @@ public final class FileStore implements DiskTier, AutoCloseable {
     }
   }
 
+  /**
+   * Indexes {@code key}, then notes it as a variant of its base: in this order, a purge that
+   * takes the base's set in between misses only a key it did not find indexed, and the next purge
+   * finds it (noted first, a purge could take the set, find the key not indexed yet, and leave it
+   * in no set at all, out of reach of every later purge).
+   */
   private void indexed(String key, Entry entry) {
-    noteVariant(key);
     index.put(key, entry);
+    noteVariant(key);
   }
 
-  // Changed atomically per base key: a variant noted while its set is dropped is never lost.
+  // Changed atomically per base key (compute): a variant noted while its set is dropped is kept.
   private void noteVariant(String key) {
     int nul = key.indexOf('\0');
     if (nul >= 0) {
@@ -317,6 +353,11 @@ public final class FileStore implements DiskTier, AutoCloseable {
         return set.isEmpty() ? null : set;
       });
     }
+  }
+
+  private boolean purgedSince(String key, long queued) {
+    Long purged = purges.getIfPresent(base(key));
+    return purged != null && purged - queued >= 0;
   }
 
   private static String base(String key) {

@@ -22,7 +22,9 @@ final class StoredFile {
   /** Magic, metadata length; body length; checksum. */
   private static final int FIXED = 4 + 4 + 8 + 4;
   /**
-   * Bodies up to this size are read into direct memory; larger ones are mapped. Every mapping is a
+   * Files whose metadata and body together are up to this size are read whole into direct memory
+   * (the body a slice of it: a few hundred bytes of metadata ride along, within the per-entry
+   * overhead CachedResponse weighs); larger ones have their body mapped. Every mapping is a
    * kernel memory area until the collector frees its buffer (vm.max_map_count is 65,530 by
    * default), so the many small bodies must not be mapped.
    */
@@ -45,7 +47,7 @@ final class StoredFile {
 
   /**
    * The key and response in the file open on {@code channel}, the body off the Java heap. A file
-   * whose body is at most {@link #MAP_ABOVE} is read whole with one read into direct memory (the
+   * whose metadata and body are at most {@link #MAP_ABOVE} is read whole with one read into direct memory (the
    * body is a slice of it); a larger one has its header read and its body mapped (pages faulted in
    * here, not on the IO thread that sends them). {@code verify}: check the CRC.
    */

@@ -5,6 +5,8 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import org.xnio.IoUtils;
 
 /**
  * Holds client requests that arrive before the node has its first member list. Until then its
@@ -30,7 +32,12 @@ final class AwaitMembers implements HttpHandler {
       next.handleRequest(exchange);
       return;
     }
-    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> gate.whenCompleteAsync(
-        (ignored, failure) -> Connectors.executeRootHandler(next, exchange), exchange.getIoThread()));
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> gate.whenComplete((ignored, failure) -> {
+      try {
+        exchange.getIoThread().execute(() -> Connectors.executeRootHandler(next, exchange));
+      } catch (RejectedExecutionException e) {
+        IoUtils.safeClose(exchange.getConnection()); // the node stopped meanwhile: nothing will answer it
+      }
+    }));
   }
 }

@@ -70,8 +70,10 @@ public final class KeyPolicy {
     for (int start = 0; start <= query.length(); ) {
       int end = query.indexOf('&', start);
       end = end < 0 ? query.length() : end;
-      int eq = query.indexOf('=', start);
-      int nameEnd = eq >= 0 && eq < end ? eq : end;
+      int nameEnd = start;
+      while (nameEnd < end && query.charAt(nameEnd) != '=') { // within this parameter only
+        nameEnd++;
+      }
       if (end == start || ignored(query, start, nameEnd)) {
         dropped = true;
       } else {
@@ -92,7 +94,17 @@ public final class KeyPolicy {
     if (sorted && !dropped) {
       return query;
     }
-    if (!sorted) { // insertion sort: a handful of parameters, and stable
+    if (!sorted && params > 16) { // many (a hostile query): a stable O(n log n) sort of the bounds
+      Integer[] order = new Integer[params];
+      for (int i = 0; i < params; i++) {
+        order[i] = i;
+      }
+      int[] by = bounds.clone();
+      java.util.Arrays.sort(order, (a, b) -> compareNames(query, by, a, b));
+      for (int i = 0; i < params; i++) {
+        System.arraycopy(by, 3 * order[i], bounds, 3 * i, 3);
+      }
+    } else if (!sorted) { // insertion sort: the usual handful of parameters, and stable
       for (int i = 1; i < params; i++) {
         for (int j = i; j > 0 && compareNames(query, bounds, j - 1, j) > 0; j--) {
           for (int k = 0; k < 3; k++) {

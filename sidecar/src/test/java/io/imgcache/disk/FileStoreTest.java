@@ -192,6 +192,31 @@ class FileStoreTest {
     assertNotNull(read(store, "/b?w=1"));
   }
 
+  /**
+   * A write queued before a purge of its key and run after it (the writer works through a queue,
+   * the purge on another thread) must not bring the purged response back to disk. Writes of 1 MB
+   * ahead of it keep the writer busy while the purge runs.
+   */
+  @Test
+  void aWriteQueuedBeforeAPurgeOfItsKeyNeverLandsAfterIt() throws Exception {
+    FileStore store = open(512 << 20);
+    await("the scan", store::scanDone);
+    for (int i = 0; i < 40; i++) {
+      store.write("/ahead/" + i, response(i, 1 << 20));
+    }
+    store.write("/purged?w=1", response(1, 100));
+    store.write("/purged?w=1\0accept=image/webp", response(2, 100));
+    store.invalidate("/purged?w=1");
+    store.write("/after", response(3, 100)); // the writer is past the purged key's writes once this is there
+    awaitWritten(store, "/after");
+
+    assertFalse(Files.exists(store.path("/purged?w=1")), "the purged key's queued write landed");
+    assertFalse(Files.exists(store.path("/purged?w=1\0accept=image/webp")), "its variant's queued write landed");
+    assertNull(read(store, "/purged?w=1"));
+    store.write("/purged?w=1", response(4, 100));
+    awaitWritten(store, "/purged?w=1"); // a write asked for after the purge lands
+  }
+
   /** A purge finds the variants a store indexed at start (its scan), not only those it wrote. */
   @Test
   void invalidateRemovesTheVariantsARestartedStoreFoundOnDisk() throws Exception {
