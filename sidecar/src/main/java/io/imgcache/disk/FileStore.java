@@ -367,6 +367,11 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   // ---- helpers -------------------------------------------------------------------------------
 
+  /** Whether the index holds {@code key} (tests: a write is whole once its file is renamed and indexed). */
+  boolean indexed(String key) {
+    return index.getIfPresent(key) != null;
+  }
+
   /** {@code dir/ab/cd/abcd...}: the file of {@code key}. */
   Path path(String key) {
     String hash = HEX.formatHex(Hashing.sha256().hashString(key, StandardCharsets.UTF_8).asBytes());

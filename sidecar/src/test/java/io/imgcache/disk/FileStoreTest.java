@@ -60,9 +60,12 @@ class FileStoreTest {
     return store.read(key).get(10, TimeUnit.SECONDS);
   }
 
-  /** Waits until {@code key}'s file exists (writes go behind the caller). */
+  /**
+   * Waits until {@code key}'s write is done: its file renamed into place and indexed (writes go
+   * behind the caller; the index is updated just after the rename, and a read before it misses).
+   */
   private static void awaitWritten(FileStore store, String key) {
-    await("the write of " + key, () -> Files.exists(store.path(key)));
+    await("the write of " + key, () -> Files.exists(store.path(key)) && store.indexed(key));
   }
 
   private static void await(String what, BooleanSupplier condition) {
