@@ -335,9 +335,9 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   // Changed atomically per base key (compute): a variant noted while its set is dropped is kept.
   private void noteVariant(String key) {
-    int nul = key.indexOf('\0');
-    if (nul >= 0) {
-      variantsByBase.compute(key.substring(0, nul), (base, set) -> {
+    String base = base(key);
+    if (base != key) { // a variant key
+      variantsByBase.compute(base, (b, set) -> {
         Set<String> variants = set == null ? ConcurrentHashMap.newKeySet() : set;
         variants.add(key);
         return variants;
@@ -346,9 +346,9 @@ public final class FileStore implements DiskTier, AutoCloseable {
   }
 
   private void forgetVariant(String key) {
-    int nul = key.indexOf('\0');
-    if (nul >= 0) {
-      variantsByBase.computeIfPresent(key.substring(0, nul), (base, set) -> {
+    String base = base(key);
+    if (base != key) { // a variant key
+      variantsByBase.computeIfPresent(base, (b, set) -> {
         set.remove(key);
         return set.isEmpty() ? null : set;
       });
@@ -360,6 +360,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     return purged != null && purged - queued >= 0;
   }
 
+  /** {@code key} up to its first NUL: the base key of a variant key, the key itself (same instance) otherwise. */
   private static String base(String key) {
     int nul = key.indexOf('\0');
     return nul < 0 ? key : key.substring(0, nul);
