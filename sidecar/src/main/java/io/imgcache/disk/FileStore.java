@@ -26,6 +26,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -45,8 +46,14 @@ import org.slf4j.LoggerFactory;
  * large (never copied through the Java heap).
  *
  * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
- * never slows serving) and two IO threads for reads, deletions and the scan. Index changes happen
- * on those threads only; callers on an IO thread never wait for the disk. A purge finds a key's
+ * never slows serving) and two IO threads for reads, deletions and the scan. A read of a checked
+ * file of at most {@link StoredFile#MAP_ABOVE} that this process read or wrote within the last
+ * {@link #RESIDENT_NANOS 30 s} runs on the caller's thread instead: its pages are in the page
+ * cache, the read is a copy, and the two thread hops it saves were half a disk hit's CPU. A read
+ * there that takes longer than {@link #SLOW_READ_NANOS 1 ms} (the page cache let it go after all:
+ * memory pressure) sends every read to the IO threads for {@link #PAUSE_NANOS 10 s}, counted, so
+ * a caller on an IO thread waits for the device at most once in a while. Index changes happen on
+ * those threads, the writer, and (a file found gone) a caller's read. A purge finds a key's
  * variants through a per-base index, without walking the whole index (every successful unsafe
  * request purges its target on every node); a write still queued when its key is purged is dropped.
  */
@@ -86,21 +93,48 @@ public final class FileStore implements DiskTier, AutoCloseable {
   private final Set<String> purgedWhileScanning = ConcurrentHashMap.newKeySet();
   private final List<String> bannedWhileScanning = new CopyOnWriteArrayList<>();
 
-  /** What the index knows of one file: its length, and whether this process has checked its CRC. */
-  private record Entry(long length, boolean verified) {}
+  /** A file read or written within this long is read on its caller's thread (see the class comment). */
+  static final long RESIDENT_NANOS = TimeUnit.SECONDS.toNanos(30);
+  /** A read on the caller's thread that took longer waited for the device. */
+  static final long SLOW_READ_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  /** How long reads go to the IO threads after a slow one. */
+  static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /**
+   * What the index knows of one file: its length, whether this process has checked its CRC, and
+   * when this process last read or wrote it ({@link #clock}), which says whether the page cache
+   * likely still holds it. {@code used} is written without coordination: any recent value does.
+   */
+  private static final class Entry {
+    final long length;
+    final boolean verified;
+    volatile long used;
+
+    Entry(long length, boolean verified, long used) {
+      this.length = length;
+      this.verified = verified;
+      this.used = used;
+    }
+  }
 
   /** The disk tier's figures, for metrics. */
   public record Figures(long maxBytes, long bytes, long entries, long hits, long misses, long evictions,
-      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone) {}
+      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone, long callerReads, long slowCallerReads) {}
 
   private final AtomicLong evictions = new AtomicLong();
+  private final AtomicLong callerReads = new AtomicLong();
+  private final AtomicLong slowCallerReads = new AtomicLong();
+  private final LongSupplier clock; // System.nanoTime, or a test's
+  private volatile long callerReadsPausedUntil;
 
-  private FileStore(Path dir, long maxBytes, int writeQueue) {
+  private FileStore(Path dir, long maxBytes, int writeQueue, LongSupplier clock) {
     this.dir = dir;
     this.maxBytes = maxBytes;
+    this.clock = clock;
+    this.callerReadsPausedUntil = clock.getAsLong();
     this.index = Caffeine.newBuilder()
         .maximumWeight(maxBytes)
-        .weigher((String key, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.length()))
+        .weigher((String key, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.length))
         .executor(Runnable::run) // evictions delete on the thread that changed the index: writer or IO
         .removalListener((String key, Entry e, RemovalCause cause) -> {
           if (key != null && cause != RemovalCause.REPLACED) {
@@ -123,6 +157,11 @@ public final class FileStore implements DiskTier, AutoCloseable {
    * background. Fails at once, naming the directory, when it cannot be created or written.
    */
   public static FileStore open(Path dir, long maxBytes, int writeQueue) {
+    return open(dir, maxBytes, writeQueue, System::nanoTime);
+  }
+
+  /** {@code clock}: nanoseconds, as System.nanoTime; it times reads and says how recent a file's use is. */
+  static FileStore open(Path dir, long maxBytes, int writeQueue, LongSupplier clock) {
     try {
       Files.createDirectories(dir);
       Path probe = Files.createTempFile(dir, "probe", TMP_SUFFIX);
@@ -130,7 +169,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     } catch (IOException | UnsupportedOperationException e) {
       throw new IllegalStateException("cannot write the disk cache directory " + dir + ": " + e, e);
     }
-    FileStore store = new FileStore(dir, maxBytes, writeQueue);
+    FileStore store = new FileStore(dir, maxBytes, writeQueue, clock);
     store.io.execute(store::scan);
     return store;
   }
@@ -149,6 +188,9 @@ public final class FileStore implements DiskTier, AutoCloseable {
       misses.incrementAndGet();
       return CompletableFuture.completedFuture(null); // not on disk: no thread hop
     }
+    if (known != null && inPageCache(known)) {
+      return CompletableFuture.completedFuture(readHere(key, known));
+    }
     CompletableFuture<CachedResponse> result = new CompletableFuture<>();
     try {
       io.execute(() -> result.complete(readNow(key, known)));
@@ -158,17 +200,45 @@ public final class FileStore implements DiskTier, AutoCloseable {
     return result;
   }
 
+  /**
+   * Whether a read of {@code entry} is a copy out of the page cache: a checked file, read whole,
+   * used recently, and no read on a caller's thread waited for the device lately.
+   */
+  private boolean inPageCache(Entry entry) {
+    long now = clock.getAsLong();
+    return entry.verified && StoredFile.readWhole(entry.length) && now - entry.used < RESIDENT_NANOS
+        && now - callerReadsPausedUntil >= 0;
+  }
+
+  /** Reads on the caller's thread, timed: a slow read sends reads to the IO threads for a while. */
+  private CachedResponse readHere(String key, Entry known) {
+    long start = clock.getAsLong();
+    CachedResponse response = readNow(key, known);
+    long took = clock.getAsLong() - start;
+    callerReads.incrementAndGet();
+    if (took > SLOW_READ_NANOS) {
+      slowCallerReads.incrementAndGet();
+      callerReadsPausedUntil = start + took + PAUSE_NANOS;
+      log.info("disk cache: a read of a recently used file took {} us (not in the page cache: memory pressure?);"
+          + " reads go to the disk IO threads for {} s", TimeUnit.NANOSECONDS.toMicros(took),
+          TimeUnit.NANOSECONDS.toSeconds(PAUSE_NANOS));
+    }
+    return response;
+  }
+
   /** {@code known}: what the index said when the read was asked for (null: not indexed yet). */
   private CachedResponse readNow(String key, Entry known) {
     Path path = path(key);
     try (FileChannel channel = FileChannel.open(path)) {
-      boolean verify = known == null || !known.verified();
+      boolean verify = known == null || !known.verified;
       StoredFile.Loaded file = StoredFile.read(channel, verify);
       if (!file.key().equals(key)) {
         throw new StoredFile.DamagedException("holds key " + file.key());
       }
       if (verify) {
-        indexed(key, new Entry(file.fileLength(), true));
+        indexed(key, new Entry(file.fileLength(), true, clock.getAsLong()));
+      } else {
+        known.used = clock.getAsLong();
       }
       hits.incrementAndGet();
       return file.response();
@@ -220,7 +290,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
       }
       Files.move(tmp, path, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      indexed(key, new Entry(length, true));
+      indexed(key, new Entry(length, true, clock.getAsLong())); // its pages are in the page cache
       if (purgedSince(key, queued)) {
         // A purge between the check and the rename: its own removal may have run before the
         // rename, so remove the file here. (A purge recorded after this check runs its removal
@@ -310,7 +380,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
         deleteQuietly(file);
         return;
       }
-      index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false)); // a write since start wins
+      // Not used by this process yet (its pages may be gone); a write since start wins.
+      index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false, clock.getAsLong() - RESIDENT_NANOS));
       noteVariant(key); // after indexing, as indexed() does
       scanned.incrementAndGet();
     } catch (StoredFile.DamagedException e) {
@@ -393,7 +464,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   public Figures figures() {
     return new Figures(maxBytes, bytes(), index.estimatedSize(), hits.get(), misses.get(), evictions.get(),
-        writes.get(), writeDrops.get(), corrupt.get(), scanned.get(), scanDone);
+        writes.get(), writeDrops.get(), corrupt.get(), scanned.get(), scanDone, callerReads.get(),
+        slowCallerReads.get());
   }
 
   /** Whether the start-up scan has indexed the whole directory. */

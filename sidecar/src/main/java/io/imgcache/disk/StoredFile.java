@@ -45,6 +45,11 @@ final class StoredFile {
   /** A file read back: the key it holds, its response, and its length. */
   record Loaded(String key, CachedResponse response, long fileLength) {}
 
+  /** Whether a file of {@code fileLength} bytes is read whole by {@link #read} (else its body is mapped). */
+  static boolean readWhole(long fileLength) {
+    return fileLength - FIXED <= MAP_ABOVE;
+  }
+
   /**
    * The key and response in the file open on {@code channel}, the body off the Java heap. A file
    * whose metadata and body are at most {@link #MAP_ABOVE} is read whole with one read into direct memory (the
@@ -56,7 +61,7 @@ final class StoredFile {
     if (size < FIXED) {
       throw new DamagedException("only " + size + " bytes");
     }
-    if (size - FIXED > MAP_ABOVE) {
+    if (!readWhole(size)) {
       Header header = readHeader(channel, size);
       MappedByteBuffer body = channel.map(FileChannel.MapMode.READ_ONLY, header.bodyOffset(), header.bodyLength());
       body.load();

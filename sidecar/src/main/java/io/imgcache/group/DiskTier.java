@@ -36,8 +36,9 @@ public interface DiskTier {
   boolean enabled();
 
   /**
-   * The response stored under {@code key}, or null (none, damaged, foreign): completes off the
-   * caller's thread when the store has to look, never exceptionally.
+   * The response stored under {@code key}, or null (none, damaged, foreign); never exceptionally.
+   * Completes on the caller's thread when the answer needs no device (not stored; a file the page
+   * cache holds), off it otherwise.
    */
   CompletableFuture<CachedResponse> read(String key);
 

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -106,6 +107,45 @@ class FileStoreTest {
     assertEquals(written.storable(), read.storable());
     assertTrue(read.body().isDirect(), "the body is the mapped file, not a heap copy");
     assertNull(read(store, "/v2/image/png/none"), "an absent key");
+  }
+
+  /**
+   * A file this store wrote or read lately is read on the caller's thread (the future is complete
+   * on return); one not used for 30 s, or any file for 10 s after such a read was slow, goes to the
+   * disk threads. The clock is the test's: each read on the caller's thread reads it twice.
+   */
+  @Test
+  void recentlyUsedFilesAreReadOnTheCallersThreadUntilOneIsSlow() throws Exception {
+    AtomicLong now = new AtomicLong(1_000_000_000L);
+    AtomicLong step = new AtomicLong(); // added at every reading of the clock
+    FileStore store = FileStore.open(dir, 64 << 20, 1024, () -> now.addAndGet(step.get()));
+    stores.add(store);
+    await("the start-up scan", store::scanDone);
+    store.write("/a", response(1, 20_000));
+    store.write("/b", response(2, 20_000));
+    awaitWritten(store, "/a");
+    awaitWritten(store, "/b");
+
+    assertTrue(store.read("/a").isDone(), "just written: read on the caller's thread");
+    assertEquals(1, store.figures().callerReads());
+
+    now.addAndGet(FileStore.RESIDENT_NANOS); // neither used for 30 s
+    assertArrayEquals(response(2, 20_000).bodyBytes(), read(store, "/b").bodyBytes());
+    assertEquals(1, store.figures().callerReads(), "not used for 30 s: read on a disk thread");
+    assertTrue(store.read("/b").isDone(), "read again just now: on the caller's thread");
+    assertEquals(2, store.figures().callerReads());
+
+    step.set(FileStore.SLOW_READ_NANOS); // the next read takes longer than 1 ms
+    assertArrayEquals(response(2, 20_000).bodyBytes(), store.read("/b").get().bodyBytes());
+    step.set(0);
+    assertEquals(3, store.figures().callerReads());
+    assertEquals(1, store.figures().slowCallerReads());
+    assertArrayEquals(response(2, 20_000).bodyBytes(), read(store, "/b").bodyBytes());
+    assertEquals(3, store.figures().callerReads(), "after a slow read: on a disk thread");
+
+    now.addAndGet(FileStore.PAUSE_NANOS);
+    assertTrue(store.read("/b").isDone(), "10 s later: on the caller's thread again");
+    assertEquals(4, store.figures().callerReads());
   }
 
   @Test
