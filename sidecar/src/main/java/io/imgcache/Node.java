@@ -146,7 +146,7 @@ public final class Node implements AutoCloseable {
       metrics.registerDisk(() -> {
         FileStore.Figures f = store.figures();
         return new Metrics.DiskFigures(f.writes(), f.writeDrops(), f.corrupt(), f.scanned(), f.scanDone(),
-            f.callerReads(), f.slowCallerReads());
+            f.callerReads(), f.deviceCallerReads());
       });
       disk = store;
     }

@@ -50,9 +50,12 @@ import org.slf4j.LoggerFactory;
  * file of at most {@link StoredFile#MAP_ABOVE} that this process read or wrote within the last
  * {@link #RESIDENT_NANOS 30 s} runs on the caller's thread instead: its pages are in the page
  * cache, the read is a copy, and the two thread hops it saves were half a disk hit's CPU. A read
- * there that takes longer than {@link #SLOW_READ_NANOS 1 ms} (the page cache let it go after all:
- * memory pressure) sends every read to the IO threads for {@link #PAUSE_NANOS 10 s}, counted, so
- * a caller on an IO thread waits for the device at most once in a while. Index changes happen on
+ * there that takes longer than {@link #SLOW_READ_NANOS 1 ms} waited either for the CPU (preempted,
+ * a GC pause: common on a host whose imgfit is busy) or for the device (the page cache let the
+ * file go: memory pressure); the thread's own storage counter ({@code read_bytes} of Linux's
+ * {@code /proc/thread-self/io}) tells which, and a device read sends every read to the IO threads
+ * for {@link #PAUSE_NANOS 10 s} (counted, logged), so a caller on an IO thread waits for the
+ * device at most now and then. Without the counter every slow read counts as one. Index changes happen on
  * those threads, the writer, and (a file found gone) a caller's read. A purge finds a key's
  * variants through a per-base index, without walking the whole index (every successful unsafe
  * request purges its target on every node); a write still queued when its key is purged is dropped.
@@ -97,7 +100,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
   static final long RESIDENT_NANOS = TimeUnit.SECONDS.toNanos(30);
   /** A read on the caller's thread that took longer waited for the device. */
   static final long SLOW_READ_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** How long reads go to the IO threads after a slow one. */
+  /** How long reads go to the IO threads after a read on a caller's thread went to the device. */
   static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /**
@@ -119,19 +122,23 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   /** The disk tier's figures, for metrics. */
   public record Figures(long maxBytes, long bytes, long entries, long hits, long misses, long evictions,
-      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone, long callerReads, long slowCallerReads) {}
+      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone, long callerReads, long deviceCallerReads) {}
 
   private final AtomicLong evictions = new AtomicLong();
   private final AtomicLong callerReads = new AtomicLong();
-  private final AtomicLong slowCallerReads = new AtomicLong();
+  private final AtomicLong deviceCallerReads = new AtomicLong();
   private final LongSupplier clock; // System.nanoTime, or a test's
   private volatile long callerReadsPausedUntil;
+  private final LongSupplier deviceReadBytes; // this thread's bytes fetched from storage so far; -1: unknown
+  private final ThreadLocal<long[]> deviceReadBytesSeen;
 
-  private FileStore(Path dir, long maxBytes, int writeQueue, LongSupplier clock) {
+  private FileStore(Path dir, long maxBytes, int writeQueue, LongSupplier clock, LongSupplier deviceReadBytes) {
     this.dir = dir;
     this.maxBytes = maxBytes;
     this.clock = clock;
     this.callerReadsPausedUntil = clock.getAsLong();
+    this.deviceReadBytes = deviceReadBytes;
+    this.deviceReadBytesSeen = ThreadLocal.withInitial(() -> new long[] {deviceReadBytes.getAsLong()});
     this.index = Caffeine.newBuilder()
         .maximumWeight(maxBytes)
         .weigher((String key, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.length))
@@ -157,11 +164,14 @@ public final class FileStore implements DiskTier, AutoCloseable {
    * background. Fails at once, naming the directory, when it cannot be created or written.
    */
   public static FileStore open(Path dir, long maxBytes, int writeQueue) {
-    return open(dir, maxBytes, writeQueue, System::nanoTime);
+    return open(dir, maxBytes, writeQueue, System::nanoTime, FileStore::threadDeviceReadBytes);
   }
 
-  /** {@code clock}: nanoseconds, as System.nanoTime; it times reads and says how recent a file's use is. */
-  static FileStore open(Path dir, long maxBytes, int writeQueue, LongSupplier clock) {
+  /**
+   * {@code clock}: nanoseconds, as System.nanoTime; it times reads and says how recent a file's use
+   * is. {@code deviceReadBytes}: the calling thread's bytes fetched from storage so far, or -1.
+   */
+  static FileStore open(Path dir, long maxBytes, int writeQueue, LongSupplier clock, LongSupplier deviceReadBytes) {
     try {
       Files.createDirectories(dir);
       Path probe = Files.createTempFile(dir, "probe", TMP_SUFFIX);
@@ -169,7 +179,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     } catch (IOException | UnsupportedOperationException e) {
       throw new IllegalStateException("cannot write the disk cache directory " + dir + ": " + e, e);
     }
-    FileStore store = new FileStore(dir, maxBytes, writeQueue, clock);
+    FileStore store = new FileStore(dir, maxBytes, writeQueue, clock, deviceReadBytes);
     store.io.execute(store::scan);
     return store;
   }
@@ -210,20 +220,42 @@ public final class FileStore implements DiskTier, AutoCloseable {
         && now - callerReadsPausedUntil >= 0;
   }
 
-  /** Reads on the caller's thread, timed: a slow read sends reads to the IO threads for a while. */
+  /** Reads on the caller's thread, timed: one that went to the device sends reads to the IO threads for a while. */
   private CachedResponse readHere(String key, Entry known) {
+    long[] seen = deviceReadBytesSeen.get(); // this thread's storage counter at its last look
     long start = clock.getAsLong();
     CachedResponse response = readNow(key, known);
-    long took = clock.getAsLong() - start;
+    long end = clock.getAsLong();
     callerReads.incrementAndGet();
-    if (took > SLOW_READ_NANOS) {
-      slowCallerReads.incrementAndGet();
-      callerReadsPausedUntil = start + took + PAUSE_NANOS;
-      log.info("disk cache: a read of a recently used file took {} us (not in the page cache: memory pressure?);"
-          + " reads go to the disk IO threads for {} s", TimeUnit.NANOSECONDS.toMicros(took),
-          TimeUnit.NANOSECONDS.toSeconds(PAUSE_NANOS));
+    if (end - start > SLOW_READ_NANOS) {
+      long now = deviceReadBytes.getAsLong(); // looked at only when slow: a file read of its own
+      boolean device = now < 0 || seen[0] < 0 || now > seen[0];
+      seen[0] = now;
+      if (device) {
+        deviceCallerReads.incrementAndGet();
+        callerReadsPausedUntil = end + PAUSE_NANOS;
+        log.info("disk cache: a read of a recently used file went to the device ({} us; memory pressure?):"
+            + " reads go to the disk IO threads for {} s", TimeUnit.NANOSECONDS.toMicros(end - start),
+            TimeUnit.NANOSECONDS.toSeconds(PAUSE_NANOS));
+      }
     }
     return response;
+  }
+
+  private static final Path THREAD_IO = Path.of("/proc/thread-self/io");
+
+  /** The calling thread's {@code read_bytes} (Linux: bytes it had fetched from storage), or -1. */
+  static long threadDeviceReadBytes() {
+    try {
+      for (String line : Files.readAllLines(THREAD_IO)) {
+        if (line.startsWith("read_bytes:")) {
+          return Long.parseLong(line.substring("read_bytes:".length()).trim());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or no task IO accounting: every slow read counts as a device read
+    }
+    return -1;
   }
 
   /** {@code known}: what the index said when the read was asked for (null: not indexed yet). */
@@ -465,7 +497,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
   public Figures figures() {
     return new Figures(maxBytes, bytes(), index.estimatedSize(), hits.get(), misses.get(), evictions.get(),
         writes.get(), writeDrops.get(), corrupt.get(), scanned.get(), scanDone, callerReads.get(),
-        slowCallerReads.get());
+        deviceCallerReads.get());
   }
 
   /** Whether the start-up scan has indexed the whole directory. */

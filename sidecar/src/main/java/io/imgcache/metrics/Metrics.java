@@ -328,7 +328,7 @@ public final class Metrics {
 
   /** The disk tier's own figures (its bytes, entries, hits ... are a cache's: {@link #registerCache}). */
   public record DiskFigures(long writes, long writeDrops, long corruptFiles, long indexedFiles, boolean indexDone,
-      long ioThreadReads, long slowIoThreadReads) {}
+      long ioThreadReads, long ioThreadDeviceReads) {}
 
   /** Exports the disk tier's writes, dropped writes, damaged files found, start-up indexing and where reads ran. */
   public void registerDisk(Supplier<DiskFigures> figures) {
@@ -346,10 +346,10 @@ public final class Metrics {
     CounterWithCallback.builder().name("imgcache_disk_io_thread_reads")
         .help("Disk hits read on the requesting IO thread (recently used files, in the page cache), not a disk thread")
         .callback(cb -> cb.call(figures.get().ioThreadReads())).register(registry);
-    CounterWithCallback.builder().name("imgcache_disk_slow_io_thread_reads")
-        .help("Reads on an IO thread that took over 1 ms (the page cache had let the file go); each sends reads"
-            + " to the disk threads for 10 s")
-        .callback(cb -> cb.call(figures.get().slowIoThreadReads())).register(registry);
+    CounterWithCallback.builder().name("imgcache_disk_io_thread_device_reads")
+        .help("Reads on an IO thread that went to the device (the page cache had let the file go); each sends"
+            + " reads to the disk threads for 10 s")
+        .callback(cb -> cb.call(figures.get().ioThreadDeviceReads())).register(registry);
     GaugeWithCallback.builder().name("imgcache_disk_index_done")
         .help("1 once the start-up scan has indexed the whole disk tier (reads work before it)")
         .callback(cb -> cb.call(figures.get().indexDone() ? 1 : 0)).register(registry);

@@ -111,41 +111,56 @@ class FileStoreTest {
 
   /**
    * A file this store wrote or read lately is read on the caller's thread (the future is complete
-   * on return); one not used for 30 s, or any file for 10 s after such a read was slow, goes to the
-   * disk threads. The clock is the test's: each read on the caller's thread reads it twice.
+   * on return), one not used for 30 s on a disk thread; a slow read there that went to the device
+   * (the thread's storage counter grew) sends every read to a disk thread for 10 s, a slow one that
+   * did not (preempted) changes nothing. Clock and counter are the test's ({@code step} is added
+   * at each reading of the clock: a read on the caller's thread reads it twice).
    */
   @Test
-  void recentlyUsedFilesAreReadOnTheCallersThreadUntilOneIsSlow() throws Exception {
+  void recentlyUsedFilesAreReadOnTheCallersThreadUntilOneThereGoesToTheDevice() throws Exception {
     AtomicLong now = new AtomicLong(1_000_000_000L);
-    AtomicLong step = new AtomicLong(); // added at every reading of the clock
-    FileStore store = FileStore.open(dir, 64 << 20, 1024, () -> now.addAndGet(step.get()));
+    AtomicLong step = new AtomicLong();
+    AtomicLong deviceBytes = new AtomicLong();
+    FileStore store = FileStore.open(dir, 64 << 20, 1024, () -> now.addAndGet(step.get()), deviceBytes::get);
     stores.add(store);
     await("the start-up scan", store::scanDone);
     store.write("/a", response(1, 20_000));
     store.write("/b", response(2, 20_000));
     awaitWritten(store, "/a");
     awaitWritten(store, "/b");
+    byte[] a = response(1, 20_000).bodyBytes();
 
     assertTrue(store.read("/a").isDone(), "just written: read on the caller's thread");
     assertEquals(1, store.figures().callerReads());
-
-    now.addAndGet(FileStore.RESIDENT_NANOS); // neither used for 30 s
-    assertArrayEquals(response(2, 20_000).bodyBytes(), read(store, "/b").bodyBytes());
-    assertEquals(1, store.figures().callerReads(), "not used for 30 s: read on a disk thread");
-    assertTrue(store.read("/b").isDone(), "read again just now: on the caller's thread");
-    assertEquals(2, store.figures().callerReads());
-
-    step.set(FileStore.SLOW_READ_NANOS); // the next read takes longer than 1 ms
-    assertArrayEquals(response(2, 20_000).bodyBytes(), store.read("/b").get().bodyBytes());
+    step.set(FileStore.SLOW_READ_NANOS);
+    assertArrayEquals(a, store.read("/a").get().bodyBytes()); // slow, the counter unchanged: preempted
     step.set(0);
+    assertTrue(store.read("/b").isDone(), "a slow read that stayed in the page cache changes nothing");
     assertEquals(3, store.figures().callerReads());
-    assertEquals(1, store.figures().slowCallerReads());
+    assertEquals(0, store.figures().deviceCallerReads());
+
+    step.set(FileStore.SLOW_READ_NANOS);
+    deviceBytes.addAndGet(20_480);
+    assertArrayEquals(a, store.read("/a").get().bodyBytes()); // slow, and the device was read
+    step.set(0);
+    assertEquals(4, store.figures().callerReads());
+    assertEquals(1, store.figures().deviceCallerReads());
     assertArrayEquals(response(2, 20_000).bodyBytes(), read(store, "/b").bodyBytes());
-    assertEquals(3, store.figures().callerReads(), "after a slow read: on a disk thread");
+    assertEquals(4, store.figures().callerReads(), "after a device read: every read on a disk thread");
 
     now.addAndGet(FileStore.PAUSE_NANOS);
     assertTrue(store.read("/b").isDone(), "10 s later: on the caller's thread again");
-    assertEquals(4, store.figures().callerReads());
+    assertEquals(5, store.figures().callerReads());
+    now.addAndGet(FileStore.RESIDENT_NANOS);
+    assertArrayEquals(a, read(store, "/a").bodyBytes());
+    assertEquals(5, store.figures().callerReads(), "not used for 30 s: read on a disk thread");
+  }
+
+  /** This machine's kernel gives each thread its storage counter, which tells device reads from preemption. */
+  @Test
+  void theThreadsStorageCounterIsReadable() {
+    assertTrue(FileStore.threadDeviceReadBytes() >= 0,
+        "/proc/thread-self/io has no read_bytes here: slow reads on IO threads would all count as device reads");
   }
 
   @Test
