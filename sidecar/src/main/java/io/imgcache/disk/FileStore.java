@@ -46,17 +46,21 @@ import org.slf4j.LoggerFactory;
  * large (never copied through the Java heap).
  *
  * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
- * never slows serving) and two IO threads for reads, deletions and the scan. A read of a checked
+ * never slows serving) and two disk threads for reads, deletions and the scan. A read of a checked
  * file of at most {@link StoredFile#MAP_ABOVE} that this process read or wrote within the last
  * {@link #RESIDENT_NANOS 30 s} runs on the caller's thread instead: its pages are in the page
  * cache, the read is a copy, and the two thread hops it saves were half a disk hit's CPU. A read
  * there that takes longer than {@link #SLOW_READ_NANOS 1 ms} waited either for the CPU (preempted,
  * a GC pause: common on a host whose imgfit is busy) or for the device (the page cache let the
  * file go: memory pressure); the thread's own storage counter ({@code read_bytes} of Linux's
- * {@code /proc/thread-self/io}) tells which, and a device read sends every read to the IO threads
- * for {@link #PAUSE_NANOS 10 s} (counted, logged), so a caller on an IO thread waits for the
- * device at most now and then. Without the counter every slow read counts as one. Index changes happen on
- * those threads, the writer, and (a file found gone) a caller's read. A purge finds a key's
+ * {@code /proc/thread-self/io}) tells which, and a device read sends every read to the disk
+ * threads for {@link #PAUSE_NANOS 10 s} (counted, logged), so a caller on an IO thread waits for
+ * the device at most now and then. Without the counter every slow read counts as one; the counter
+ * lags (growth from an earlier fast device read is blamed on the next slow one: a pause too many),
+ * and on filesystems without a block device (NFS, FUSE) it never grows: there reads of recently
+ * used files stay on the callers' threads. Index changes happen on the disk threads, the writer,
+ * a caller's read that finds its file gone or damaged, and a ban's caller. A read never returns
+ * what a purge asked before it removed, though the removal itself is queued. A purge finds a key's
  * variants through a per-base index, without walking the whole index (every successful unsafe
  * request purges its target on every node); a write still queued when its key is purged is dropped.
  */
@@ -100,17 +104,21 @@ public final class FileStore implements DiskTier, AutoCloseable {
   static final long RESIDENT_NANOS = TimeUnit.SECONDS.toNanos(30);
   /** A read on the caller's thread that took longer waited for the device. */
   static final long SLOW_READ_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** How long reads go to the IO threads after a read on a caller's thread went to the device. */
+  /** How stale a file's last use may be recorded (see Entry). */
+  private static final long USED_PRECISION_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** How long reads go to the disk threads after a read on a caller's thread went to the device. */
   static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /**
    * What the index knows of one file: its length, whether this process has checked its CRC, and
    * when this process last read or wrote it ({@link #clock}), which says whether the page cache
-   * likely still holds it. {@code used} is written without coordination: any recent value does.
+   * likely still holds it. {@code used} is written without coordination (any recent value does),
+   * and at most once a second: hot keys' reads on several threads do not fight over it.
    */
   private static final class Entry {
     final long length;
     final boolean verified;
+    final long indexedAt = System.nanoTime(); // the purges' clock: a purge since then hides it
     volatile long used;
 
     Entry(long length, boolean verified, long used) {
@@ -198,6 +206,12 @@ public final class FileStore implements DiskTier, AutoCloseable {
       misses.incrementAndGet();
       return CompletableFuture.completedFuture(null); // not on disk: no thread hop
     }
+    if (known != null && purgedSince(key, known.indexedAt)) {
+      // Purged since it was indexed; its removal is queued behind the purge. A read on the
+      // caller's thread does not wait in that queue, and must not bring the response back.
+      misses.incrementAndGet();
+      return CompletableFuture.completedFuture(null);
+    }
     if (known != null && inPageCache(known)) {
       return CompletableFuture.completedFuture(readHere(key, known));
     }
@@ -220,7 +234,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         && now - callerReadsPausedUntil >= 0;
   }
 
-  /** Reads on the caller's thread, timed: one that went to the device sends reads to the IO threads for a while. */
+  /** Reads on the caller's thread, timed: one that went to the device sends reads to the disk threads for a while. */
   private CachedResponse readHere(String key, Entry known) {
     long[] seen = deviceReadBytesSeen.get(); // this thread's storage counter at its last look
     long start = clock.getAsLong();
@@ -235,7 +249,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         deviceCallerReads.incrementAndGet();
         callerReadsPausedUntil = end + PAUSE_NANOS;
         log.info("disk cache: a read of a recently used file went to the device ({} us; memory pressure?):"
-            + " reads go to the disk IO threads for {} s", TimeUnit.NANOSECONDS.toMicros(end - start),
+            + " reads go to the disk threads for {} s", TimeUnit.NANOSECONDS.toMicros(end - start),
             TimeUnit.NANOSECONDS.toSeconds(PAUSE_NANOS));
       }
     }
@@ -270,13 +284,16 @@ public final class FileStore implements DiskTier, AutoCloseable {
       if (verify) {
         indexed(key, new Entry(file.fileLength(), true, clock.getAsLong()));
       } else {
-        known.used = clock.getAsLong();
+        long now = clock.getAsLong();
+        if (now - known.used > USED_PRECISION_NANOS) {
+          known.used = now;
+        }
       }
       hits.incrementAndGet();
       return file.response();
     } catch (java.nio.file.NoSuchFileException e) {
       if (known != null) {
-        index.invalidate(key);
+        index.asMap().remove(key, known); // not a newer write's entry
       }
     } catch (StoredFile.DamagedException e) {
       corrupt.incrementAndGet();

@@ -37,8 +37,8 @@ public interface DiskTier {
 
   /**
    * The response stored under {@code key}, or null (none, damaged, foreign); never exceptionally.
-   * Completes on the caller's thread when the answer needs no device (not stored; a file the page
-   * cache holds), off it otherwise.
+   * May complete on the caller's thread (nothing stored, once indexed; a small checked file used
+   * lately: normally a copy out of the page cache), else off it: callers must handle both.
    */
   CompletableFuture<CachedResponse> read(String key);
 

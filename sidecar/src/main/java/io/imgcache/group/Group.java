@@ -233,7 +233,7 @@ public final class Group {
   /**
    * What this node holds for {@code request} — memory (main, then hot), else its disk tier —
    * counting no memory hit; null when nothing. For a previous owner answering warm-up requests.
-   * Completes off the caller's thread when the disk has to be read from the device.
+   * May complete on the caller's thread or off it (see {@link DiskTier#read}).
    */
   public CompletableFuture<CachedResponse> cached(Request request) {
     CachedResponse inMemory = peek(request);
