@@ -88,7 +88,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
   // (indexed()), so every indexed variant is in its base's set for every purge that follows. A
   // key removed meanwhile may stay in a set: harmless, a purge then invalidates nothing.
   private final ConcurrentHashMap<String, Set<String>> variantsByBase = new ConcurrentHashMap<>();
-  // When each key was last purged (System.nanoTime), remembered PURGE_MEMORY_NANOS: a write asked
+  // When each key was last purged (clock), remembered PURGE_MEMORY_NANOS: a write asked
   // for before a purge of its key, and run after it, is dropped rather than bring the key back.
   private static final long PURGE_MEMORY_NANOS = TimeUnit.MINUTES.toNanos(1);
   private final Cache<String, Long> purges = Caffeine.newBuilder()
@@ -110,21 +110,24 @@ public final class FileStore implements DiskTier, AutoCloseable {
   static final long PAUSE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   /**
-   * What the index knows of one file: its length, whether this process has checked its CRC, and
-   * when this process last read or wrote it ({@link #clock}), which says whether the page cache
-   * likely still holds it. {@code used} is written without coordination (any recent value does),
-   * and at most once a second: hot keys' reads on several threads do not fight over it.
+   * What the index knows of one file: its length, whether this process has checked its CRC, when
+   * it was indexed (a purge since then hides it) and, for a checked file, when this process last
+   * read or wrote it ({@link #clock}), which says whether the page cache likely still holds it.
+   * {@code used} is written without coordination (any recent value does), and at most once a
+   * second: hot keys' reads on several threads do not fight over it.
    */
   private static final class Entry {
     final long length;
     final boolean verified;
-    final long indexedAt = System.nanoTime(); // the purges' clock: a purge since then hides it
+    final long indexedAt;
     volatile long used;
 
-    Entry(long length, boolean verified, long used) {
+    /** {@code now}: the clock; a checked file was just written or read, an unchecked one's use is moot. */
+    Entry(long length, boolean verified, long now) {
       this.length = length;
       this.verified = verified;
-      this.used = used;
+      this.indexedAt = now;
+      this.used = now;
     }
   }
 
@@ -206,14 +209,17 @@ public final class FileStore implements DiskTier, AutoCloseable {
       misses.incrementAndGet();
       return CompletableFuture.completedFuture(null); // not on disk: no thread hop
     }
-    if (known != null && purgedSince(key, known.indexedAt)) {
-      // Purged since it was indexed; its removal is queued behind the purge. A read on the
-      // caller's thread does not wait in that queue, and must not bring the response back.
-      misses.incrementAndGet();
-      return CompletableFuture.completedFuture(null);
-    }
-    if (known != null && inPageCache(known)) {
-      return CompletableFuture.completedFuture(readHere(key, known));
+    if (known != null) {
+      if (purgedSince(key, known.indexedAt)) {
+        // Purged since it was indexed; its removal is queued behind the purge. A read on the
+        // caller's thread does not wait in that queue, and must not bring the response back.
+        misses.incrementAndGet();
+        return CompletableFuture.completedFuture(null);
+      }
+      long now = clock.getAsLong();
+      if (inPageCache(known, now)) {
+        return CompletableFuture.completedFuture(readHere(key, known, now));
+      }
     }
     CompletableFuture<CachedResponse> result = new CompletableFuture<>();
     try {
@@ -228,16 +234,17 @@ public final class FileStore implements DiskTier, AutoCloseable {
    * Whether a read of {@code entry} is a copy out of the page cache: a checked file, read whole,
    * used recently, and no read on a caller's thread waited for the device lately.
    */
-  private boolean inPageCache(Entry entry) {
-    long now = clock.getAsLong();
+  private boolean inPageCache(Entry entry, long now) {
     return entry.verified && StoredFile.readWhole(entry.length) && now - entry.used < RESIDENT_NANOS
         && now - callerReadsPausedUntil >= 0;
   }
 
-  /** Reads on the caller's thread, timed: one that went to the device sends reads to the disk threads for a while. */
-  private CachedResponse readHere(String key, Entry known) {
+  /**
+   * Reads on the caller's thread, timed from {@code start}: one that went to the device sends reads
+   * to the disk threads for a while.
+   */
+  private CachedResponse readHere(String key, Entry known, long start) {
     long[] seen = deviceReadBytesSeen.get(); // this thread's storage counter at its last look
-    long start = clock.getAsLong();
     CachedResponse response = readNow(key, known);
     long end = clock.getAsLong();
     callerReads.incrementAndGet();
@@ -315,16 +322,16 @@ public final class FileStore implements DiskTier, AutoCloseable {
       return;
     }
     try {
-      long queued = System.nanoTime();
+      long queued = clock.getAsLong();
       writer.execute(() -> writeNow(key, response, queued));
     } catch (RejectedExecutionException e) {
       writeDrops.incrementAndGet(); // closed
     }
   }
 
-  /** {@code queued}: when the write was asked for (System.nanoTime). */
+  /** {@code queued}: when the write was asked for (clock). */
   private void writeNow(String key, CachedResponse response, long queued) {
-    if (System.nanoTime() - queued > PURGE_MEMORY_NANOS) {
+    if (clock.getAsLong() - queued > PURGE_MEMORY_NANOS) {
       writeDrops.incrementAndGet(); // waited longer than purges are remembered: it may predate one
       return;
     }
@@ -360,7 +367,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   @Override
   public void invalidate(String key) {
-    purges.put(key, System.nanoTime()); // before the removal below: writes queued earlier check it
+    purges.put(key, clock.getAsLong()); // before the removal below: writes queued earlier check it
     if (!scanDone) {
       purgedWhileScanning.add(key);
     }
@@ -429,8 +436,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
         deleteQuietly(file);
         return;
       }
-      // Not used by this process yet (its pages may be gone); a write since start wins.
-      index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false, clock.getAsLong() - RESIDENT_NANOS));
+      index.asMap().putIfAbsent(key, new Entry(header.fileLength(), false, clock.getAsLong())); // a write since start wins
       noteVariant(key); // after indexing, as indexed() does
       scanned.incrementAndGet();
     } catch (StoredFile.DamagedException e) {

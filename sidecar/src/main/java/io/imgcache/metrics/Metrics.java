@@ -344,7 +344,7 @@ public final class Metrics {
         .help("Files the start-up scan has indexed so far")
         .callback(cb -> cb.call(figures.get().indexedFiles())).register(registry);
     CounterWithCallback.builder().name("imgcache_disk_io_thread_reads")
-        .help("Disk hits read on the requesting IO thread (recently used files, in the page cache), not a disk thread")
+        .help("Disk reads run on the requesting IO thread (recently used files, in the page cache), not a disk thread")
         .callback(cb -> cb.call(figures.get().ioThreadReads())).register(registry);
     CounterWithCallback.builder().name("imgcache_disk_io_thread_device_reads")
         .help("Reads on an IO thread that went to the device (the page cache had let the file go); each sends"
