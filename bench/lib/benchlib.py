@@ -282,11 +282,18 @@ def xcache_of(url: str, header: str) -> str:
     return f"{status} {headers.get(header.lower(), '-')}"
 
 
-def check_answer(name: str, url: str, header: str, expect: set[str]) -> None:
+def check_answer(name: str, url: str, header: str, expect: set[str], paths_file: str | None = None) -> None:
     """The response a run is about, checked before it: a run that measured something else (a MISS,
-    a PEER instead of HIT-HOT) is worthless."""
+    a PEER instead of HIT-HOT) is worthless. A run over a file of paths is checked on the first
+    paths in turn: any one of its keys may be elsewhere at a given moment (a disk key just promoted
+    to memory answers HIT), and the node's own counts check the whole run afterwards."""
+    urls = [url]
+    if paths_file:
+        base = url[:url.index("/", len("http://"))]
+        with open(paths_file) as f:
+            urls = [base + line.strip() for line, _ in zip(f, range(50)) if line.strip()]
     for attempt in range(50):
-        seen = xcache_of(url, header)
+        seen = xcache_of(urls[attempt % len(urls)], header)
         if seen.split(" ", 1)[1] in expect and seen.startswith("200"):
             return
         time.sleep(0.05)
@@ -362,7 +369,7 @@ def cmd_wrk(a: argparse.Namespace) -> None:
     side = [int(p) for p in a.side_pids.split(",") if p]
     nodes = [n for n in (a.node_metrics or "").split(",") if n]
     expect = set(a.expect.split(","))
-    check_answer(a.name, a.url, a.header, expect)
+    check_answer(a.name, a.url, a.header, expect, a.paths_file)
     if a.warmup > 0:
         run_wrk(a.url, a.warmup, a.conns, a.threads, a.client_cpu, a.paths_file)
     for rep in range(a.reps):
@@ -465,7 +472,9 @@ def cmd_keyset(a: argparse.Namespace) -> None:
     node so that those hold whatever requests leave behind (hot copies)."""
     found, answers, start = [], collections.Counter(), 0
     while len(found) < a.count and start < 50 * a.count:
-        batch = [f"/v2/blob/{a.tag}-{i}?size={a.size}" for i in range(start, start + 4 * a.count)]
+        # No more keys than still needed per round: a node that owns them all then loads exactly
+        # COUNT, none of which it had to evict to make room for keys the run does not use.
+        batch = [f"/v2/blob/{a.tag}-{i}?size={a.size}" for i in range(start, start + max(16, a.count - len(found)))]
         for target, (status, xc) in zip(batch, _parallel_get([a.owner + t for t in batch])):
             answers[f"{status} {xc}"] += 1
             if status == 200 and xc == "MISS":
