@@ -134,7 +134,8 @@ public final class Node implements AutoCloseable {
       ImgcacheConfig.Disk diskConfig = cacheConfig.disk();
       FileStore store;
       try {
-        store = FileStore.open(Path.of(diskConfig.path()), diskConfig.maxBytes(), diskConfig.writeQueue());
+        store = FileStore.open(Path.of(diskConfig.path()), diskConfig.maxBytes(), diskConfig.writeQueue(),
+            diskConfig.mappedFiles());
       } catch (IllegalStateException e) {
         throw new IllegalStateException("imgcache.cache.disk.path: " + e.getMessage(), e);
       }
@@ -146,7 +147,7 @@ public final class Node implements AutoCloseable {
       metrics.registerDisk(() -> {
         FileStore.Figures f = store.figures();
         return new Metrics.DiskFigures(f.writes(), f.writeDrops(), f.corrupt(), f.scanned(), f.scanDone(),
-            f.callerReads(), f.deviceCallerReads());
+            f.callerReads(), f.deviceCallerReads(), f.mappedFiles());
       });
       disk = store;
     }

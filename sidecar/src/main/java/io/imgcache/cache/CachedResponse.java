@@ -36,6 +36,7 @@ public final class CachedResponse {
   private final String[] vary; // lower-case field names; empty = no Vary
   private final Timing timing;
   private final Verdict verdict;
+  private final Runnable lease; // null: the body is this response's own; else gives a lent body back
 
   /**
    * When the request that brought the response went out, when the response arrived and how old it
@@ -67,32 +68,86 @@ public final class CachedResponse {
     this.vary = vary;
     this.timing = timing;
     this.verdict = verdict;
+    this.lease = null;
   }
 
-  private CachedResponse(CachedResponse heap, ByteBuffer direct) {
-    this.status = heap.status;
-    this.headerNames = heap.headerNames;
-    this.headerValues = heap.headerValues;
-    this.body = direct;
-    this.contentLength = heap.contentLength;
-    this.etag = heap.etag;
-    this.lastModified = heap.lastModified;
-    this.vary = heap.vary;
-    this.timing = heap.timing;
-    this.verdict = heap.verdict;
+  /** {@code other}'s head with {@code body} (read-only, position 0, its length) and {@code lease}. */
+  private CachedResponse(CachedResponse other, ByteBuffer body, Runnable lease) {
+    this.status = other.status;
+    this.headerNames = other.headerNames;
+    this.headerValues = other.headerValues;
+    this.body = body;
+    this.contentLength = body.capacity() == other.body.capacity() ? other.contentLength
+        : Integer.toString(body.capacity());
+    this.etag = other.etag;
+    this.lastModified = other.lastModified;
+    this.vary = other.vary;
+    this.timing = other.timing;
+    this.verdict = other.verdict;
+    this.lease = lease;
   }
 
   /**
    * This response with its body off-heap: what a cache keeps. Responses that pass through once
    * (a peer's answer the hot cache declines, a fallback) stay on the heap and never pay for a
    * direct allocation.
+   *
+   * @throws IllegalStateException for a {@linkplain #lent() lent} body, which no cache may keep
    */
   public CachedResponse offHeap() {
+    if (lease != null) {
+      throw new IllegalStateException("a lent body cannot be kept: take owned() first");
+    }
     if (body.isDirect()) {
       return this;
     }
-    return new CachedResponse(this, ByteBuffer.allocateDirect(body.capacity()).put(body.duplicate()).flip()
-        .asReadOnlyBuffer());
+    return new CachedResponse(this, copyDirect(body), null);
+  }
+
+  private static ByteBuffer copyDirect(ByteBuffer body) {
+    return ByteBuffer.allocateDirect(body.capacity()).put(body.duplicate()).flip().asReadOnlyBuffer();
+  }
+
+  // ---- lent bodies ------------------------------------------------------------------------------
+  //
+  // A disk hit reads its body into a pooled buffer rather than a new allocation each time (direct
+  // memory is returned only when the collector runs, and running short of it stalls the reading
+  // thread in a collection). Such a response is lent: it answers one request, and whoever writes
+  // it gives the body back once the last byte has left; it is never stored anywhere.
+
+  /**
+   * This response's status, headers and timing with {@code body} (read-only, position 0; {@link
+   * #bodyLength()} becomes its capacity). {@code lease}: null when the body is the new response's
+   * own; else the body is lent, and {@code lease} gives it back to where it came from (a disk
+   * tier's pooled reads), ignoring every run after its first (a writer may release twice).
+   */
+  public CachedResponse withBody(ByteBuffer body, Runnable lease) {
+    return new CachedResponse(this, body, lease);
+  }
+
+  /** Whether the body is lent (see {@link #release}): such a response answers one request, and is never stored. */
+  public boolean lent() {
+    return lease != null;
+  }
+
+  /**
+   * Gives a lent body back: call once its last byte has been written (or will never be); neither
+   * this response nor a view of its body may be used afterwards. Nothing for an owned body.
+   */
+  public void release() {
+    if (lease != null) {
+      lease.run();
+    }
+  }
+
+  /** This response if it owns its body; else an owned copy (off-heap), the lent body given back. */
+  public CachedResponse owned() {
+    if (lease == null) {
+      return this;
+    }
+    CachedResponse copy = new CachedResponse(this, copyDirect(body), null);
+    lease.run();
+    return copy;
   }
 
   private static String find(String[] names, String[] values, String name) {

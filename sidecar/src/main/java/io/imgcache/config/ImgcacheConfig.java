@@ -97,7 +97,7 @@ public record ImgcacheConfig(
   public record Key(boolean sortQuery, List<String> ignoreParams, int maxLength) {}
 
   /** {@code cache.disk}: {@code path} empty = no disk tier. */
-  public record Disk(String path, long maxBytes, int writeQueue) {
+  public record Disk(String path, long maxBytes, int writeQueue, int mappedFiles) {
     public boolean enabled() {
       return !path.isEmpty();
     }
@@ -210,7 +210,7 @@ public record ImgcacheConfig(
         },
         cacheS.positiveDuration("ban-lifetime"),
         new Disk(diskS.string("path"), diskS.bytesIn("max-bytes", 1 << 20, Long.MAX_VALUE / 2),
-            diskS.intIn("write-queue", 1, 1 << 20)),
+            diskS.intIn("write-queue", 1, 1 << 20), diskS.intIn("mapped-files", 0, 1 << 20)),
         new Key(keyS.bool("sort-query"), keyS.strings("ignore-params"), keyS.intIn("max-length", 64, 65_536)));
 
     if (!cache.maxTtl().isZero() && cache.minTtl().compareTo(cache.maxTtl()) > 0) {

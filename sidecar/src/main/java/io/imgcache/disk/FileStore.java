@@ -9,6 +9,8 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.DiskTier;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,14 +44,25 @@ import org.slf4j.LoggerFactory;
  * <p>Files are written whole to a temporary name and renamed, so a crash (kill -9) leaves whole
  * files or temporary ones, which the scan deletes. Each file ends with a CRC32C of everything
  * before it; a file is checked the first time this process reads it, and a damaged, truncated or
- * foreign one is deleted and never served. Bodies are read into direct memory, or mapped when
- * large (never copied through the Java heap).
+ * foreign one is deleted and never served. Bodies are never copied through the Java heap.
+ *
+ * <p>Reads of checked files up to {@link StoredFile#MAP_ABOVE}: the most read ones ({@code
+ * cache.disk.mapped-files}) are kept mapped, their heads decoded ({@link Mapped}). A hit on one
+ * makes no system call but a residency check (mincore); its response lends a view of the mapping
+ * ({@link CachedResponse#lent()}), which the socket write copies straight from the page cache, and
+ * the mapping is unmapped only once the last such response is released ({@link MappedBody}). One
+ * read in {@link #KEEP_EVERY} copies the body instead: an owned response, which the owner keeps in
+ * memory. Other reads (first reads, which check the CRC; files not mapped; large files, whose body
+ * is mapped per read) open the file and read it into direct memory.
  *
  * <p>Threads: one writer with a bounded queue (a full queue drops the write, counted: a slow disk
  * never slows serving) and two disk threads for reads, deletions and the scan. A read of a checked
  * file of at most {@link StoredFile#MAP_ABOVE} that this process read or wrote within the last
  * {@link #RESIDENT_NANOS 30 s} runs on the caller's thread instead: its pages are in the page
- * cache, the read is a copy, and the two thread hops it saves were half a disk hit's CPU. A read
+ * cache, the read is a copy (or, mapped, no read at all: a mapping whose pages are not all in
+ * memory is read afresh there, which brings them back), and the two thread hops it saves were
+ * half a disk hit's CPU; on a disk thread a mapping's pages are faulted in before its view is
+ * lent, so that the IO thread writing it does not wait for the device. A read
  * there that takes longer than {@link #SLOW_READ_NANOS 1 ms} waited either for the CPU (preempted,
  * a GC pause: common on a host whose imgfit is busy) or for the device (the page cache let the
  * file go: memory pressure); the thread's own storage counter ({@code read_bytes} of Linux's
@@ -121,6 +134,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
     final boolean verified;
     final long indexedAt;
     volatile long used;
+    volatile boolean removed; // left the index: its kept-open descriptor (if any) is closed
+    int reads; // reads through its mapping; racy, approximate is enough
 
     /** {@code now}: the clock; a checked file was just written or read, an unchecked one's use is moot. */
     Entry(long length, boolean verified, long now) {
@@ -133,8 +148,31 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   /** The disk tier's figures, for metrics. */
   public record Figures(long maxBytes, long bytes, long entries, long hits, long misses, long evictions,
-      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone, long callerReads, long deviceCallerReads) {}
+      long writes, long writeDrops, long corrupt, long scanned, boolean scanDone, long callerReads, long deviceCallerReads,
+      long mappedFiles) {}
 
+  /**
+   * One read in this many of a mapped file hands over a body of its own (a copy), which the owner
+   * keeps in memory (admission permitting); the others lend a view of the mapping: a key read
+   * often from disk reaches memory after a few reads, the rest cost no copy and no allocation.
+   * One in a few, not the second read only: the memory cache's admission weighs how often a key
+   * is offered, so this passes on how often it is read.
+   */
+  static final int KEEP_EVERY = 8;
+
+  /**
+   * A checked file kept mapped: its status, headers and timing decoded, and its body mapped (the
+   * descriptor is closed at once). A read of it makes no system call but the residency check: the
+   * response lends a view of the mapping, which the socket write copies straight from the page
+   * cache. At most {@code cache.disk.mapped-files} (and a quarter of vm.max_map_count), the most
+   * read ones; unmapped when evicted from here or when its entry leaves the index (replaced,
+   * purged, evicted, damaged) — at once, or when the last response lent from it is released.
+   */
+  private record Mapped(CachedResponse head, MappedBody body) {}
+
+  private final Cache<Entry, Mapped> mapped;
+  private final boolean mapping; // cache.disk.mapped-files > 0
+  private final AtomicLong mappings = new AtomicLong(); // not yet unmapped, lent ones included
   private final AtomicLong evictions = new AtomicLong();
   private final AtomicLong callerReads = new AtomicLong();
   private final AtomicLong deviceCallerReads = new AtomicLong();
@@ -143,9 +181,16 @@ public final class FileStore implements DiskTier, AutoCloseable {
   private final LongSupplier deviceReadBytes; // this thread's bytes fetched from storage so far; -1: unknown
   private final ThreadLocal<long[]> deviceReadBytesSeen;
 
-  private FileStore(Path dir, long maxBytes, int writeQueue, LongSupplier clock, LongSupplier deviceReadBytes) {
+  private FileStore(Path dir, long maxBytes, int writeQueue, int mappedFiles, LongSupplier clock,
+      LongSupplier deviceReadBytes) {
     this.dir = dir;
     this.maxBytes = maxBytes;
+    this.mapping = mappedFiles > 0;
+    this.mapped = Caffeine.newBuilder()
+        .maximumSize(mappedFiles)
+        .executor(Runnable::run)
+        .removalListener((Entry e, Mapped file, RemovalCause cause) -> file.body().drop())
+        .build();
     this.clock = clock;
     this.callerReadsPausedUntil = clock.getAsLong();
     this.deviceReadBytes = deviceReadBytes;
@@ -155,6 +200,10 @@ public final class FileStore implements DiskTier, AutoCloseable {
         .weigher((String key, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.length))
         .executor(Runnable::run) // evictions delete on the thread that changed the index: writer or IO
         .removalListener((String key, Entry e, RemovalCause cause) -> {
+          if (e != null) {
+            e.removed = true; // before the drop: a read that maps it after sees the flag (readMapped)
+            mapped.invalidate(e);
+          }
           if (key != null && cause != RemovalCause.REPLACED) {
             forgetVariant(key);
             if (cause.wasEvicted()) {
@@ -172,17 +221,30 @@ public final class FileStore implements DiskTier, AutoCloseable {
 
   /**
    * Opens the store in {@code dir} (created if missing) and starts indexing what is there in the
-   * background. Fails at once, naming the directory, when it cannot be created or written.
+   * background. Fails at once, naming the directory, when it cannot be created or written. {@code
+   * mappedFiles}: files kept mapped for reads, at most; no more than a quarter of the process's
+   * allowed mappings (vm.max_map_count) are used.
    */
-  public static FileStore open(Path dir, long maxBytes, int writeQueue) {
-    return open(dir, maxBytes, writeQueue, System::nanoTime, FileStore::threadDeviceReadBytes);
+  public static FileStore open(Path dir, long maxBytes, int writeQueue, int mappedFiles) {
+    long limit = mappingLimit();
+    int kept = (int) Math.min(mappedFiles, limit / 4);
+    if (kept < mappedFiles) {
+      log.info("disk cache: {} files kept mapped, not {}: vm.max_map_count is {}", kept, mappedFiles, limit);
+    }
+    return open(dir, maxBytes, writeQueue, kept, System::nanoTime, FileStore::threadDeviceReadBytes);
+  }
+
+  /** For tests: 1,024 files kept mapped, System.nanoTime, the threads' own storage counters. */
+  static FileStore open(Path dir, long maxBytes, int writeQueue) {
+    return open(dir, maxBytes, writeQueue, 1024, System::nanoTime, FileStore::threadDeviceReadBytes);
   }
 
   /**
    * {@code clock}: nanoseconds, as System.nanoTime; it times reads and says how recent a file's use
    * is. {@code deviceReadBytes}: the calling thread's bytes fetched from storage so far, or -1.
    */
-  static FileStore open(Path dir, long maxBytes, int writeQueue, LongSupplier clock, LongSupplier deviceReadBytes) {
+  static FileStore open(Path dir, long maxBytes, int writeQueue, int mappedFiles, LongSupplier clock,
+      LongSupplier deviceReadBytes) {
     try {
       Files.createDirectories(dir);
       Path probe = Files.createTempFile(dir, "probe", TMP_SUFFIX);
@@ -190,7 +252,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     } catch (IOException | UnsupportedOperationException e) {
       throw new IllegalStateException("cannot write the disk cache directory " + dir + ": " + e, e);
     }
-    FileStore store = new FileStore(dir, maxBytes, writeQueue, clock, deviceReadBytes);
+    FileStore store = new FileStore(dir, maxBytes, writeQueue, mappedFiles, clock, deviceReadBytes);
     store.io.execute(store::scan);
     return store;
   }
@@ -223,7 +285,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     }
     CompletableFuture<CachedResponse> result = new CompletableFuture<>();
     try {
-      io.execute(() -> result.complete(readNow(key, known)));
+      io.execute(() -> result.complete(readNow(key, known, false)));
     } catch (RejectedExecutionException e) {
       result.complete(null); // closed
     }
@@ -245,7 +307,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
    */
   private CachedResponse readHere(String key, Entry known, long start) {
     long[] seen = deviceReadBytesSeen.get(); // this thread's storage counter at its last look
-    CachedResponse response = readNow(key, known);
+    CachedResponse response = readNow(key, known, true);
     long end = clock.getAsLong();
     callerReads.incrementAndGet();
     if (end - start > SLOW_READ_NANOS) {
@@ -261,6 +323,16 @@ public final class FileStore implements DiskTier, AutoCloseable {
       }
     }
     return response;
+  }
+
+  /** Linux's limit on a process's memory mappings, or its default where it cannot be read. */
+  private static long mappingLimit() {
+    try {
+      // Not Files.readString: /proc files claim a size of 0, and it read one byte of "65530".
+      return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/vm/max_map_count")).get(0).trim());
+    } catch (IOException | RuntimeException e) {
+      return 65_530;
+    }
   }
 
   private static final Path THREAD_IO = Path.of("/proc/thread-self/io");
@@ -279,8 +351,17 @@ public final class FileStore implements DiskTier, AutoCloseable {
     return -1;
   }
 
-  /** {@code known}: what the index said when the read was asked for (null: not indexed yet). */
-  private CachedResponse readNow(String key, Entry known) {
+  /**
+   * {@code known}: what the index said when the read was asked for (null: not indexed yet);
+   * {@code here}: on the caller's thread, else a disk thread.
+   */
+  private CachedResponse readNow(String key, Entry known, boolean here) {
+    if (known != null && known.verified && mapping && StoredFile.readWhole(known.length)) {
+      CachedResponse read = readMapped(key, known, here);
+      if (read != null) {
+        return read;
+      }
+    }
     Path path = path(key);
     try (FileChannel channel = FileChannel.open(path)) {
       boolean verify = known == null || !known.verified;
@@ -291,10 +372,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
       if (verify) {
         indexed(key, new Entry(file.fileLength(), true, clock.getAsLong()));
       } else {
-        long now = clock.getAsLong();
-        if (now - known.used > USED_PRECISION_NANOS) {
-          known.used = now;
-        }
+        used(known);
       }
       hits.incrementAndGet();
       return file.response();
@@ -312,6 +390,66 @@ public final class FileStore implements DiskTier, AutoCloseable {
     }
     misses.incrementAndGet();
     return null;
+  }
+
+  /**
+   * A checked file's read through its mapping (mapped here if need be); null when that failed —
+   * unmapped meanwhile, gone, damaged, unreadable, no mapping to be had — or when, {@code here} on
+   * a caller's thread, its pages are not all in memory: the caller then reads the file afresh,
+   * which deals with each case (and a read brings the pages back). On a disk thread the pages are
+   * faulted in here, so that the IO thread that writes the response does not wait for the device.
+   */
+  private CachedResponse readMapped(String key, Entry known, boolean here) {
+    Mapped file;
+    try {
+      file = mapped.get(known, e -> map(key));
+    } catch (UncheckedIOException e) {
+      return null;
+    }
+    MappedBody body = file.body();
+    Runnable lease = body.lend();
+    if (known.removed) {
+      mapped.invalidate(known); // mapped after its entry left the index: dropped here, not kept
+    }
+    if (lease == null) {
+      return null; // unmapped under us
+    }
+    if (here && !body.resident()) {
+      lease.run();
+      return null;
+    }
+    if (!here) {
+      body.load();
+    }
+    used(known);
+    hits.incrementAndGet();
+    if (++known.reads % KEEP_EVERY == 0) {
+      ByteBuffer copy = ByteBuffer.allocateDirect(body.length()).put(body.view()).flip();
+      lease.run();
+      return file.head().withBody(copy.asReadOnlyBuffer(), null);
+    }
+    return file.head().withBody(body.view(), lease);
+  }
+
+  private Mapped map(String key) {
+    try (FileChannel channel = FileChannel.open(path(key))) {
+      StoredFile.Header header = StoredFile.readHeader(channel);
+      if (!header.key().equals(key) || !StoredFile.readWhole(header.fileLength())) {
+        throw new StoredFile.DamagedException("not the file indexed");
+      }
+      MappedByteBuffer body = channel.map(FileChannel.MapMode.READ_ONLY, header.bodyOffset(), header.bodyLength());
+      return new Mapped(StoredFile.head(header), new MappedBody(body, mappings));
+    } catch (IOException e) { // including no mapping to be had (vm.max_map_count)
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Records a read of {@code entry} now, at most once a second (see Entry). */
+  private void used(Entry entry) {
+    long now = clock.getAsLong();
+    if (now - entry.used > USED_PRECISION_NANOS) {
+      entry.used = now;
+    }
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -520,7 +658,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
   public Figures figures() {
     return new Figures(maxBytes, bytes(), index.estimatedSize(), hits.get(), misses.get(), evictions.get(),
         writes.get(), writeDrops.get(), corrupt.get(), scanned.get(), scanDone, callerReads.get(),
-        deviceCallerReads.get());
+        deviceCallerReads.get(), mappings.get());
   }
 
   /** Whether the start-up scan has indexed the whole directory. */
@@ -545,6 +683,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
       writer.shutdownNow();
       io.shutdownNow();
     }
+    mapped.invalidateAll(); // unmapped now, or as their lent responses are released
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -24,9 +24,10 @@ final class StoredFile {
   /**
    * Files whose metadata and body together are up to this size are read whole into direct memory
    * (the body a slice of it: a few hundred bytes of metadata ride along, within the per-entry
-   * overhead CachedResponse weighs); larger ones have their body mapped. Every mapping is a
-   * kernel memory area until the collector frees its buffer (vm.max_map_count is 65,530 by
-   * default), so the many small bodies must not be mapped.
+   * overhead CachedResponse weighs); larger ones have their body mapped per read. Every such
+   * mapping is a kernel memory area until the collector frees its buffer (vm.max_map_count is
+   * 65,530 by default), so the many small bodies are not mapped per read: the store keeps the most
+   * read of them mapped instead, a bounded number, and unmaps them itself (FileStore, MappedBody).
    */
   static final int MAP_ABOVE = 256 * 1024;
 
@@ -88,6 +89,25 @@ final class StoredFile {
     byte[] metadata = new byte[metadataLength];
     file.get(8, metadata);
     return new Loaded(key(metadata), decode(metadata, file.slice((int) bodyOffset, (int) bodyLength)), size);
+  }
+
+  /**
+   * The status, headers and timing {@code header} describes, with an empty body: what a read of
+   * the body alone ({@link #readBody}) completes.
+   */
+  static CachedResponse head(Header header) throws DamagedException {
+    return decode(header.metadata(), NO_BODY);
+  }
+
+  private static final ByteBuffer NO_BODY = ByteBuffer.allocate(0);
+
+  /**
+   * Reads the body {@code header} locates from the file open on {@code channel} into {@code into}
+   * (its limit the body's length); returns it flipped. No checksum: for a file checked already.
+   */
+  static ByteBuffer readBody(FileChannel channel, Header header, ByteBuffer into) throws IOException {
+    readFully(channel, into, header.bodyOffset());
+    return into;
   }
 
   /** Writes {@code response} under {@code key} to {@code file} (created or truncated); returns its length. */

@@ -146,7 +146,8 @@ public final class Group {
 
   /**
    * A client's get: a stored response the request may reuse, else a revalidation or a coalesced
-   * load from the key's owner or, when this node owns the key, from the origin.
+   * load from the key's owner or, when this node owns the key, from the origin. A disk hit's
+   * response may be lent: whoever writes it releases it ({@link CachedResponse#release}).
    */
   public CompletableFuture<Result> get(Request request) {
     return get(request, false);
@@ -175,9 +176,20 @@ public final class Group {
       // The owner's memory does not have it: its disk may (a restart, more keys than memory holds).
       return disk.read(variant).thenCompose(onDisk -> {
         if (onDisk == null || bans.banned(variant, onDisk.requestTime())) {
+          if (onDisk != null) {
+            onDisk.release();
+          }
           return answer(request, asOwner, variant, null, Source.HIT_DISK);
         }
-        main.put(variant, onDisk); // back in memory (admission permitting); the body stays mapped
+        if (onDisk.lent()) {
+          if (freshFor(request, onDisk)) {
+            return CompletableFuture.completedFuture(new Result(Source.HIT_DISK, onDisk, variant)); // its writer releases it
+          }
+          onDisk = onDisk.owned(); // to be revalidated: a copy of its own, which memory keeps too
+        }
+        // An owned body is the tier's hint that the key is read often (or was just checked):
+        // back in memory, admission permitting. A large body stays mapped.
+        main.put(variant, onDisk);
         return answer(request, asOwner, variant, onDisk, Source.HIT_DISK);
       });
     }
@@ -185,6 +197,12 @@ public final class Group {
       stored = null; // the ban's walk has not reached it yet
     }
     return answer(request, asOwner, variant, stored, source);
+  }
+
+  /** Whether {@code stored} answers {@code request} as it is: what {@link #answer} serves as FRESH. */
+  private boolean freshFor(Request request, CachedResponse stored) {
+    return (!request.authorization() || stored.authorizedReuse())
+        && stored.reuse(request.cacheControl(), policy.now()) == CachedResponse.Reuse.FRESH;
   }
 
   /** Answers from {@code stored} (from {@code source}; may be null) when the request may reuse it, else loads. */
@@ -233,7 +251,7 @@ public final class Group {
   /**
    * What this node holds for {@code request} — memory (main, then hot), else its disk tier —
    * counting no memory hit; null when nothing. For a previous owner answering warm-up requests.
-   * May complete on the caller's thread or off it (see {@link DiskTier#read}).
+   * May complete on the caller's thread or off it, and be lent (see {@link DiskTier#read}).
    */
   public CompletableFuture<CachedResponse> cached(Request request) {
     CachedResponse inMemory = peek(request);
@@ -241,8 +259,13 @@ public final class Group {
       return CompletableFuture.completedFuture(inMemory);
     }
     String variant = variants.keyFor(request.key(), request);
-    return disk.read(variant).thenApply(onDisk ->
-        onDisk == null || bans.banned(variant, onDisk.requestTime()) ? null : onDisk);
+    return disk.read(variant).thenApply(onDisk -> {
+      if (onDisk != null && bans.banned(variant, onDisk.requestTime())) {
+        onDisk.release();
+        return null;
+      }
+      return onDisk; // perhaps lent: its writer releases it
+    });
   }
 
   /**

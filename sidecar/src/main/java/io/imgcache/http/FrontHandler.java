@@ -25,6 +25,7 @@ import io.undertow.util.Protocols;
 import io.undertow.util.SameThreadExecutor;
 import io.undertow.util.StatusCodes;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,9 +118,13 @@ final class FrontHandler implements HttpHandler {
       passThrough(exchange, start);
       return;
     }
-    var request = requests.client(exchange, key);
+    CompletableFuture<Result> answer = group.get(requests.client(exchange, key));
+    if (answer.isDone() && !answer.isCompletedExceptionally()) {
+      respond(exchange, answer.join(), head, start); // a disk hit read on this thread
+      return;
+    }
     // The exchange stays open past this call; the load's completion answers it on its own IO thread.
-    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> group.get(request)
+    exchange.dispatch(SameThreadExecutor.INSTANCE, () -> answer
         .whenCompleteAsync((result, failure) -> {
           if (failure == null) {
             respond(exchange, result, head, start);

@@ -164,6 +164,9 @@ public final class PeerHandler implements HttpHandler {
 
   private void answerCached(HttpServerExchange exchange, CachedResponse cached) {
     if (cached == null || !cached.fresh(clock.now())) {
+      if (cached != null) {
+        cached.release(); // a lent disk read
+      }
       error(exchange, 404, PeerProtocol.ERROR_NOT_CACHED, "not cached here");
     } else {
       respond(exchange, new Result(Source.HIT, cached));

@@ -5,6 +5,8 @@ import io.imgcache.group.Result;
 import io.imgcache.group.Source;
 import io.imgcache.origin.OriginClient;
 import io.imgcache.peer.PeerProtocol;
+import io.undertow.io.IoCallback;
+import io.undertow.io.Sender;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.ByteRange;
 import io.undertow.util.DateUtils;
@@ -13,6 +15,7 @@ import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.StatusCodes;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Date;
 import java.util.Set;
@@ -56,6 +59,7 @@ final class ResponseWriter {
       decorate(out, result, stored, now);
       exchange.setStatusCode(StatusCodes.NOT_MODIFIED);
       exchange.endExchange();
+      response.release();
       return StatusCodes.NOT_MODIFIED;
     }
     for (int i = 0; i < response.headerCount(); i++) {
@@ -67,6 +71,7 @@ final class ResponseWriter {
     if (range != null) {
       status = applyRange(exchange, response, range, body);
       if (status == StatusCodes.REQUEST_RANGE_NOT_SATISFIABLE) {
+        response.release();
         return status;
       }
     }
@@ -74,8 +79,9 @@ final class ResponseWriter {
     out.put(Headers.CONTENT_LENGTH, status == 200 ? response.contentLength() : Integer.toString(body.remaining()));
     if (head || status == 204 || status == 304) {
       exchange.endExchange();
+      response.release();
     } else {
-      exchange.getResponseSender().send(body);
+      send(exchange, response, body);
     }
     return status;
   }
@@ -95,7 +101,28 @@ final class ResponseWriter {
     out.put(PeerProtocol.LIFETIME_HEADER, PeerProtocol.lifetime(response.lifetimeMillis()));
     out.put(Headers.CONTENT_LENGTH, response.contentLength());
     exchange.setStatusCode(response.status());
-    exchange.getResponseSender().send(response.body());
+    send(exchange, response, response.body());
+  }
+
+  /** Sends {@code body} (a view of {@code response}'s) and ends the exchange; a lent body is released once sent. */
+  private static void send(HttpServerExchange exchange, CachedResponse response, ByteBuffer body) {
+    if (!response.lent()) {
+      exchange.getResponseSender().send(body);
+      return;
+    }
+    exchange.getResponseSender().send(body, new IoCallback() {
+      @Override
+      public void onComplete(HttpServerExchange done, Sender sender) {
+        response.release(); // written: the sender holds no view of it any more
+        IoCallback.END_EXCHANGE.onComplete(done, sender);
+      }
+
+      @Override
+      public void onException(HttpServerExchange failed, Sender sender, IOException exception) {
+        response.release(); // the connection is gone; nothing more is written from it
+        IoCallback.END_EXCHANGE.onException(failed, sender, exception);
+      }
+    });
   }
 
   private static void decorate(HeaderMap out, Result result, boolean stored, long now) {

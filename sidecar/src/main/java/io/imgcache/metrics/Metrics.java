@@ -328,9 +328,12 @@ public final class Metrics {
 
   /** The disk tier's own figures (its bytes, entries, hits ... are a cache's: {@link #registerCache}). */
   public record DiskFigures(long writes, long writeDrops, long corruptFiles, long indexedFiles, boolean indexDone,
-      long ioThreadReads, long ioThreadDeviceReads) {}
+      long ioThreadReads, long ioThreadDeviceReads, long mappedFiles) {}
 
-  /** Exports the disk tier's writes, dropped writes, damaged files found, start-up indexing and where reads ran. */
+  /**
+   * Exports the disk tier's writes, dropped writes, damaged files found, start-up indexing, where
+   * reads ran and files mapped.
+   */
   public void registerDisk(Supplier<DiskFigures> figures) {
     CounterWithCallback.builder().name("imgcache_disk_writes")
         .help("Responses written to the disk tier").callback(cb -> cb.call(figures.get().writes())).register(registry);
@@ -350,6 +353,9 @@ public final class Metrics {
         .help("Reads on an IO thread that went to the device (the page cache had let the file go); each sends"
             + " reads to the disk threads for 10 s")
         .callback(cb -> cb.call(figures.get().ioThreadDeviceReads())).register(registry);
+    GaugeWithCallback.builder().name("imgcache_disk_mapped_files")
+        .help("Files mapped for reads: those kept (at most cache.disk.mapped-files) and dropped ones still being sent")
+        .callback(cb -> cb.call(figures.get().mappedFiles())).register(registry);
     GaugeWithCallback.builder().name("imgcache_disk_index_done")
         .help("1 once the start-up scan has indexed the whole disk tier (reads work before it)")
         .callback(cb -> cb.call(figures.get().indexDone() ? 1 : 0)).register(registry);

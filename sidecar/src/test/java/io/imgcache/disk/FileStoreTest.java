@@ -121,7 +121,7 @@ class FileStoreTest {
     AtomicLong now = new AtomicLong(1_000_000_000L);
     AtomicLong step = new AtomicLong();
     AtomicLong deviceBytes = new AtomicLong();
-    FileStore store = FileStore.open(dir, 64 << 20, 1024, () -> now.addAndGet(step.get()), deviceBytes::get);
+    FileStore store = FileStore.open(dir, 64 << 20, 1024, 1024, () -> now.addAndGet(step.get()), deviceBytes::get);
     stores.add(store);
     await("the start-up scan", store::scanDone);
     store.write("/a", response(1, 20_000));
@@ -317,6 +317,68 @@ class FileStoreTest {
     await("the purge", () -> !Files.exists(second.path(keys.get(0))) && !Files.exists(second.path(keys.get(1))));
     assertNull(read(second, keys.get(0)));
     assertNotNull(read(second, keys.get(2)), "the variant of another key stays");
+  }
+
+  /**
+   * A checked file is read through a mapping kept for it: most reads lend a view of it, one in
+   * {@link FileStore#KEEP_EVERY} hands over a copy of its own; every read returns the file's bytes.
+   * A purge drops the mapping, but it is unmapped only once the last lent response is released.
+   */
+  @Test
+  void readsOfACheckedFileLendTheMappingWhichOutlivesAPurgeUntilReleased() throws Exception {
+    FileStore store = open(64 << 20);
+    await("the start-up scan", store::scanDone);
+    CachedResponse written = response(7, 20_000);
+    store.write("/lent", written);
+    awaitWritten(store, "/lent");
+
+    int owned = 0;
+    for (int i = 0; i < 4 * FileStore.KEEP_EVERY; i++) {
+      CachedResponse read = read(store, "/lent");
+      assertArrayEquals(written.bodyBytes(), read.bodyBytes(), "read " + i);
+      assertEquals(written.contentLength(), read.contentLength());
+      owned += read.lent() ? 0 : 1;
+      read.release();
+    }
+    assertEquals(4, owned, "one read in " + FileStore.KEEP_EVERY + " owns its body");
+    assertEquals(1, store.figures().mappedFiles(), "one mapping, kept");
+
+    CachedResponse outstanding = read(store, "/lent");
+    assertTrue(outstanding.lent());
+    assertThrows(IllegalStateException.class, outstanding::offHeap, "a lent body is never kept");
+    CachedResponse copy = read(store, "/lent").owned();
+    store.invalidate("/lent");
+    await("the purge", () -> !store.indexed("/lent"));
+    assertNull(read(store, "/lent"));
+    assertEquals(1, store.figures().mappedFiles(), "still mapped: a response lent from it is being sent");
+    assertArrayEquals(written.bodyBytes(), outstanding.bodyBytes(), "readable until released");
+    outstanding.release();
+    outstanding.release(); // twice: the second does nothing
+    // The purge's removal drops the index's hold just after the index entry goes: awaited.
+    await("the unmapping", () -> store.figures().mappedFiles() == 0);
+    assertArrayEquals(written.bodyBytes(), copy.bodyBytes(), "an owned copy outlives the mapping");
+  }
+
+  /** A new write of a key replaces its mapping: reads see the new file, the old one is unmapped. */
+  @Test
+  void aRewriteUnmapsTheOldFile() throws Exception {
+    FileStore store = open(64 << 20);
+    await("the start-up scan", store::scanDone);
+    store.write("/rewritten", response(1, 20_000));
+    awaitWritten(store, "/rewritten");
+    read(store, "/rewritten").release();
+    assertEquals(1, store.figures().mappedFiles());
+
+    CachedResponse second = response(3, 30_000);
+    store.write("/rewritten", second);
+    await("the rewrite", () -> store.figures().writes() == 2);
+    assertEquals(0, store.figures().mappedFiles(), "the old file's mapping is gone");
+
+    CachedResponse read = read(store, "/rewritten");
+    assertArrayEquals(second.bodyBytes(), read.bodyBytes(), "the new file, not the one mapped before");
+    assertEquals("30000", read.contentLength());
+    read.release();
+    assertEquals(1, store.figures().mappedFiles());
   }
 
   @Test

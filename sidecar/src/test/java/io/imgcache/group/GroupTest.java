@@ -824,6 +824,44 @@ class GroupTest {
     assertEquals(List.of(other), disk.writes, "the owner's main copy goes to disk");
   }
 
+  /**
+   * A disk read that lends its body (a pooled buffer) answers its one request as it is — not kept
+   * in memory, not released here (its writer does that) — unless it has to be revalidated: then an
+   * owned copy is taken (the lent body given back) and that one is kept and revalidated.
+   */
+  @Test
+  void aLentDiskReadAnswersItsOwnRequestAndOnlyAnOwnedCopyIsKept() throws Exception {
+    FakeDisk disk = new FakeDisk();
+    Group group = group(PeerPicker.SELF_ONLY, disk);
+    AtomicInteger released = new AtomicInteger();
+    CachedResponse fresh = response(200, "image/png", "png-bytes", "Cache-Control", "max-age=10", "ETag", "\"v1\"");
+    CachedResponse lent = fresh.withBody(fresh.body(), released::incrementAndGet);
+    disk.files.put(KEY, lent);
+
+    Result answer = value(group.get(REQ));
+
+    assertEquals(Source.HIT_DISK, answer.source());
+    assertSame(lent, answer.response());
+    assertNull(main.peek(KEY), "a lent body is never kept");
+    assertEquals(0, released.get(), "its writer releases it, once written");
+
+    clock.advanceSeconds(11); // stale: revalidated, from an owned copy
+    CompletableFuture<Result> revalidated = group.get(REQ);
+    assertEquals(1, released.get(), "the lent body went back when the copy was taken");
+    FakeOrigin.Revalidate revalidation = origin.onlyRevalidation();
+    assertFalse(revalidation.stored().lent(), "the copy is revalidated, not the lent one");
+    assertArrayEquals(fresh.bodyBytes(), revalidation.stored().bodyBytes());
+    long now = clock.now();
+    CachedResponse refreshed = policy.refreshed(revalidation.stored(), List.of("Cache-Control", "max-age=600",
+        "Date", clock.httpDate(0)), now, now);
+    revalidation.future().complete(new OriginLoader.Revalidation(refreshed, true));
+    Result result = value(revalidated);
+    assertSame(refreshed, result.response());
+    assertFalse(result.response().lent());
+    assertSame(refreshed, main.peek(KEY), "the revalidated copy is kept");
+    assertEquals(1, released.get());
+  }
+
   @Test
   void warmUpQuestionsAreAnsweredFromDiskTooButNotWithABannedCopy() throws Exception {
     FakeDisk disk = new FakeDisk();

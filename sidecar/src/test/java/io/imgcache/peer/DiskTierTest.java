@@ -1,5 +1,6 @@
 package io.imgcache.peer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -93,6 +94,48 @@ class DiskTierTest extends ClusterTest {
     LocalCluster.assertAnswer(body, "PEER", cluster.get(other, target));
     assertEquals(1, cluster.originRequests(target), "the owner answered its peer from disk");
     assertEquals(1.0, cluster.metric(owner, "imgcache_cache_hits_total", "cache", "disk"));
+  }
+
+  /**
+   * Disk hits lend views of mapped files, and each answer gives its view back once written — a
+   * full body, a 304 to a conditional request — so that a ban, which drops every mapping, leaves
+   * none mapped (a response never released would keep its file mapped).
+   */
+  @Test
+  void diskHitsGiveTheirMappedBodiesBackOnceAnswered() throws Exception {
+    int port = LocalCluster.freePorts(1)[0];
+    Map<String, Object> settings = disk("lent");
+    settings.put("imgcache.cache.max-bytes", "1MiB"); // room for 5 of the 12 bodies: the others come from disk
+    settings.put("imgcache.cache.max-object-size", "256KiB");
+    Node node = cluster.startNode(port, List.of(LocalCluster.url(port)), settings);
+    List<String> targets = new ArrayList<>();
+    List<byte[]> bodies = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      targets.add("/v2/image/png/lent-" + i + "?w=100");
+      bodies.add(cluster.stub(targets.get(i), 500 + i, 0, 150_000));
+      LocalCluster.assertAnswer(bodies.get(i), "MISS", cluster.get(node, targets.get(i)));
+    }
+    awaitDiskWrites(node, targets.size());
+
+    for (int pass = 0; pass < 5; pass++) {
+      for (int i = 0; i < targets.size(); i++) {
+        HttpResponse<byte[]> full = cluster.get(node, targets.get(i));
+        assertEquals(200, full.statusCode());
+        assertArrayEquals(bodies.get(i), full.body(), targets.get(i));
+        HttpResponse<byte[]> notModified = cluster.get(node, targets.get(i), "If-None-Match", "\"" + (500 + i) + "\"");
+        assertEquals(304, notModified.statusCode(), targets.get(i));
+      }
+    }
+    double diskHits = cluster.metric(node, "imgcache_cache_hits_total", "cache", "disk");
+    assertTrue(diskHits >= 40, diskHits + " disk hits");
+    assertTrue(cluster.metric(node, "imgcache_disk_mapped_files") > 0, "disk hits came from mappings");
+
+    HttpResponse<String> banned = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+        LocalCluster.url(node) + "/_imgcache/ban?prefix=%2Fv2%2Fimage%2Fpng%2Flent-")).POST(
+        HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, banned.statusCode(), banned.body());
+    LocalCluster.await("every mapping gone", Duration.ofSeconds(10),
+        () -> cluster.metric(node, "imgcache_disk_mapped_files") == 0);
   }
 
   @Test

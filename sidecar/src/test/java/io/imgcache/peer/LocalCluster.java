@@ -226,7 +226,12 @@ final class LocalCluster implements AutoCloseable {
    * a few KiB derived from {@code seed}, after {@code delayMillis}; returns the body.
    */
   byte[] stub(String target, long seed, int delayMillis) {
-    byte[] body = randomBytes(seed, 1024 + (int) Math.floorMod(seed * 7919, 4096L));
+    return stub(target, seed, delayMillis, 1024 + (int) Math.floorMod(seed * 7919, 4096L));
+  }
+
+  /** {@link #stub(String, long, int)} with a body of {@code size} bytes. */
+  byte[] stub(String target, long seed, int delayMillis, int size) {
+    byte[] body = randomBytes(seed, size);
     origin.stubFor(WireMock.get(WireMock.urlEqualTo(target)).willReturn(WireMock.aResponse()
         .withStatus(200)
         .withHeader("Content-Type", "image/png")
