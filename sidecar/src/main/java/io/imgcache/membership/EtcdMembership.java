@@ -102,6 +102,7 @@ public final class EtcdMembership implements Membership {
   private long syncBackoff = MIN_BACKOFF_MS;
   private ScheduledFuture<?> pendingRegister; // null unless a register() is scheduled
   private ScheduledFuture<?> pendingSync; // null unless a sync() is scheduled
+  private ScheduledFuture<?> pendingPublish; // null unless a publish of watched changes is scheduled
   private Boolean reachable; // null until the first call
 
   /** What an etcd membership reports, for metrics. Called on the etcd thread. */
@@ -447,7 +448,7 @@ public final class EtcdMembership implements Membership {
         ownKeyDeleted |= key.equals(selfKey());
       }
     }
-    publish();
+    publishSoon();
     if (ownKeyDeleted) {
       leaseLost(leaseId, "own key deleted");
     }
@@ -512,7 +513,28 @@ public final class EtcdMembership implements Membership {
     bansListener.accept(id, kv.getValue().toString(UTF_8));
   }
 
+  /**
+   * How long watched changes gather before the members are published again. A cold start or a
+   * rolling restart of a large fleet is one event per member for every member, and each publish
+   * builds a ring and tells the health monitor: at most one publish per window (a change is seen
+   * at most this much later); a listing publishes at once.
+   */
+  static final long PUBLISH_WINDOW_MS = 100;
+
+  private void publishSoon() {
+    if (pendingPublish == null) {
+      pendingPublish = thread.schedule(() -> {
+        pendingPublish = null;
+        if (!closing) {
+          publish();
+        }
+      }, PUBLISH_WINDOW_MS, TimeUnit.MILLISECONDS);
+    }
+  }
+
   private void publish() {
+    cancel(pendingPublish); // what it would publish is published now
+    pendingPublish = null;
     Set<String> urls = new TreeSet<>();
     for (String url : members.values()) {
       if (url.startsWith("http://") || url.startsWith("https://")) {

@@ -1,5 +1,6 @@
 package io.imgcache.membership;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static io.imgcache.membership.EtcdNodes.await;
 import static io.imgcache.membership.EtcdNodes.key;
 import static io.imgcache.membership.EtcdNodes.metric;
@@ -11,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.imgcache.Node;
 import java.net.http.HttpResponse;
@@ -24,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
@@ -114,6 +118,43 @@ class EtcdMembershipTest extends EtcdNodesTest {
       });
       await("the member list handed over", CHANGE_DEADLINE, () -> lists.get() > 0 && membership.ready());
       assertFalse(readyDuringHandOver.get(), "ready while the first member list was being handed over");
+    }
+  }
+
+  /**
+   * Watched changes are gathered: a burst of 50 joins (a fleet's cold start, seen from one member)
+   * is published at most once per {@link EtcdMembership#PUBLISH_WINDOW_MS}, each publish a ring
+   * build, and the last publish has them all. The bound counts the windows the burst took on this
+   * machine, however slow: it fails only if changes are published one by one.
+   */
+  @Test
+  void aBurstOfJoinsIsPublishedOncePerWindowNotOncePerJoin() throws Exception {
+    List<Set<String>> published = new CopyOnWriteArrayList<>();
+    try (Client client = Client.builder()
+            .endpoints(etcd.cluster().endpoints().toArray(String[]::new)).build();
+        EtcdMembership membership = new EtcdMembership(() -> client, "http://127.0.0.1:1", EtcdNodes.PREFIX,
+            Duration.ofSeconds(10), System::nanoTime, new EtcdMembership.EtcdEvents() {})) {
+      membership.start(published::add);
+      await("the first member list", CHANGE_DEADLINE, () -> !published.isEmpty() && membership.ready());
+      int before = published.size();
+      List<ByteSequence> joined = new ArrayList<>();
+      long start = System.nanoTime();
+      try {
+        for (int i = 0; i < 50; i++) {
+          String url = "http://127.0.0.2:" + (20_000 + i);
+          joined.add(ByteSequence.from(EtcdNodes.PREFIX + url.replace('/', '_'), UTF_8));
+          client.getKVClient().put(joined.get(i), ByteSequence.from(url, UTF_8)).get(10, TimeUnit.SECONDS);
+        }
+        await("all 50 joins", CHANGE_DEADLINE, () -> published.get(published.size() - 1).size() >= 51);
+        long windows = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) / EtcdMembership.PUBLISH_WINDOW_MS + 1;
+        int publishes = published.size() - before;
+        System.out.printf("50 joins: %d publishes in %d windows%n", publishes, windows);
+        assertTrue(publishes <= windows, publishes + " publishes for 50 joins in " + windows + " windows");
+      } finally {
+        for (ByteSequence key : joined) { // no lease: gone only when deleted, and other tests share etcd
+          client.getKVClient().delete(key).get(10, TimeUnit.SECONDS);
+        }
+      }
     }
   }
 
