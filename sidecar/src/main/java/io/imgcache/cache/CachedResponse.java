@@ -110,16 +110,17 @@ public final class CachedResponse {
 
   // ---- lent bodies ------------------------------------------------------------------------------
   //
-  // A disk hit reads its body into a pooled buffer rather than a new allocation each time (direct
-  // memory is returned only when the collector runs, and running short of it stalls the reading
-  // thread in a collection). Such a response is lent: it answers one request, and whoever writes
-  // it gives the body back once the last byte has left; it is never stored anywhere.
+  // A disk hit answers with a view of a mapped file rather than a copy in new direct memory (which
+  // the JVM returns only when the collector runs; running short of it stalls the allocating thread
+  // in a collection). Such a response is lent: it answers one request, and whoever writes it gives
+  // the body back once the last byte has left, so that the file can be unmapped; it is never
+  // stored anywhere.
 
   /**
    * This response's status, headers and timing with {@code body} (read-only, position 0; {@link
    * #bodyLength()} becomes its capacity). {@code lease}: null when the body is the new response's
    * own; else the body is lent, and {@code lease} gives it back to where it came from (a disk
-   * tier's pooled reads), ignoring every run after its first (a writer may release twice).
+   * tier's mapping), ignoring every run after its first (a writer may release twice).
    */
   public CachedResponse withBody(ByteBuffer body, Runnable lease) {
     return new CachedResponse(this, body, lease);

@@ -9,7 +9,6 @@ import io.imgcache.cache.CachedResponse;
 import io.imgcache.group.DiskTier;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -134,7 +133,7 @@ public final class FileStore implements DiskTier, AutoCloseable {
     final boolean verified;
     final long indexedAt;
     volatile long used;
-    volatile boolean removed; // left the index: its kept-open descriptor (if any) is closed
+    volatile boolean removed; // left the index: its mapping (if any) is dropped
     int reads; // reads through its mapping; racy, approximate is enough
 
     /** {@code now}: the clock; a checked file was just written or read, an unchecked one's use is moot. */
@@ -423,12 +422,8 @@ public final class FileStore implements DiskTier, AutoCloseable {
     }
     used(known);
     hits.incrementAndGet();
-    if (++known.reads % KEEP_EVERY == 0) {
-      ByteBuffer copy = ByteBuffer.allocateDirect(body.length()).put(body.view()).flip();
-      lease.run();
-      return file.head().withBody(copy.asReadOnlyBuffer(), null);
-    }
-    return file.head().withBody(body.view(), lease);
+    CachedResponse lent = file.head().withBody(body.view(), lease);
+    return ++known.reads % KEEP_EVERY == 0 ? lent.owned() : lent;
   }
 
   private Mapped map(String key) {

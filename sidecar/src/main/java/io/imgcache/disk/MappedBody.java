@@ -69,10 +69,6 @@ final class MappedBody {
     return body.duplicate();
   }
 
-  int length() {
-    return body.capacity();
-  }
-
   /** Whether the body's pages are all in memory (mincore): a view is then written without waiting for the device. */
   boolean resident() {
     return body.isLoaded();

@@ -92,23 +92,14 @@ final class StoredFile {
   }
 
   /**
-   * The status, headers and timing {@code header} describes, with an empty body: what a read of
-   * the body alone ({@link #readBody}) completes.
+   * The status, headers and timing {@code header} describes, with an empty body: what a mapping of
+   * the body completes ({@link CachedResponse#withBody}).
    */
   static CachedResponse head(Header header) throws DamagedException {
     return decode(header.metadata(), NO_BODY);
   }
 
   private static final ByteBuffer NO_BODY = ByteBuffer.allocate(0);
-
-  /**
-   * Reads the body {@code header} locates from the file open on {@code channel} into {@code into}
-   * (its limit the body's length); returns it flipped. No checksum: for a file checked already.
-   */
-  static ByteBuffer readBody(FileChannel channel, Header header, ByteBuffer into) throws IOException {
-    readFully(channel, into, header.bodyOffset());
-    return into;
-  }
 
   /** Writes {@code response} under {@code key} to {@code file} (created or truncated); returns its length. */
   static long write(Path file, String key, CachedResponse response) throws IOException {

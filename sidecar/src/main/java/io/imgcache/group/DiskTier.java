@@ -40,7 +40,7 @@ public interface DiskTier {
    * May complete on the caller's thread (nothing stored, once indexed; a small checked file used
    * lately: normally a copy out of the page cache), else off it: callers must handle both.
    *
-   * <p>The body may be {@linkplain CachedResponse#lent() lent} (a pooled buffer): such a response
+   * <p>The body may be {@linkplain CachedResponse#lent() lent} (a view of a mapped file): such a response
    * answers the one request and is released by whoever writes it, never stored; to keep it, take
    * {@link CachedResponse#owned()}. An owned body says the tier found the key worth keeping in
    * memory (read often, or just checked).

@@ -137,8 +137,7 @@ public final class Group {
       cached = hot.get(variant);
       source = Source.HIT_HOT;
     }
-    if (cached == null || bans.banned(variant, cached.requestTime()) || (authorization && !cached.authorizedReuse())
-        || cached.reuse(request, policy.now()) != CachedResponse.Reuse.FRESH) {
+    if (cached == null || bans.banned(variant, cached.requestTime()) || !freshFor(request, authorization, cached)) {
       return null;
     }
     return new Result(source, cached, variant);
@@ -182,7 +181,7 @@ public final class Group {
           return answer(request, asOwner, variant, null, Source.HIT_DISK);
         }
         if (onDisk.lent()) {
-          if (freshFor(request, onDisk)) {
+          if (freshFor(request.cacheControl(), request.authorization(), onDisk)) {
             return CompletableFuture.completedFuture(new Result(Source.HIT_DISK, onDisk, variant)); // its writer releases it
           }
           onDisk = onDisk.owned(); // to be revalidated: a copy of its own, which memory keeps too
@@ -199,10 +198,13 @@ public final class Group {
     return answer(request, asOwner, variant, stored, source);
   }
 
-  /** Whether {@code stored} answers {@code request} as it is: what {@link #answer} serves as FRESH. */
-  private boolean freshFor(Request request, CachedResponse stored) {
-    return (!request.authorization() || stored.authorizedReuse())
-        && stored.reuse(request.cacheControl(), policy.now()) == CachedResponse.Reuse.FRESH;
+  /**
+   * Whether {@code stored} answers a request with {@code directives} (and Authorization, if {@code
+   * authorization}) as it is: what {@link #answer} serves as FRESH.
+   */
+  private boolean freshFor(CacheControl directives, boolean authorization, CachedResponse stored) {
+    return (!authorization || stored.authorizedReuse())
+        && stored.reuse(directives, policy.now()) == CachedResponse.Reuse.FRESH;
   }
 
   /** Answers from {@code stored} (from {@code source}; may be null) when the request may reuse it, else loads. */
