@@ -21,10 +21,10 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -535,7 +535,8 @@ public final class EtcdMembership implements Membership {
   private void publish() {
     cancel(pendingPublish); // what it would publish is published now
     pendingPublish = null;
-    Set<String> urls = new TreeSet<>();
+    // Unordered: the ring sorts its points itself; a tree set cost N log N per publish.
+    Set<String> urls = new HashSet<>(members.size() * 2);
     for (String url : members.values()) {
       if (url.startsWith("http://") || url.startsWith("https://")) {
         urls.add(url);
