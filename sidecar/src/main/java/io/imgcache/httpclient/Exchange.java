@@ -128,6 +128,10 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     if (result.isDone()) {
       return;
     }
+    if (contentLength >= 0) {
+      readDeclared(channel);
+      return;
+    }
     try (PooledByteBuffer pooled = connection.getBufferPool().allocate()) {
       ByteBuffer buffer = pooled.getBuffer();
       while (true) {
@@ -156,6 +160,33 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
         buffer.get(body, length, n);
         length += n;
       }
+    } catch (IOException e) {
+      fail(Kind.IO, "reading the body failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A body of declared length (at most maxBody, checked before): read straight into its array. The
+   * channel then reads as much as the socket holds per call — a 200 KB answer in a few reads, where
+   * 16 KB pooled buffers took thirteen and a copy out of each.
+   */
+  private void readDeclared(StreamSourceChannel channel) {
+    try {
+      ByteBuffer rest = ByteBuffer.wrap(body, length, body.length - length);
+      int n;
+      do {
+        // Once the body is whole this read returns -1 without a system call, and only it tells the
+        // client connection that the response is over (an empty body is read too): else the
+        // connection would go back to the pool with a response still open on it.
+        n = channel.read(rest);
+      } while (n > 0);
+      length = rest.position();
+      if (n == 0) {
+        channel.getReadSetter().set(this);
+        channel.resumeReads();
+        return;
+      }
+      finish(); // n < 0: the body is whole (or ended early: what arrived is the body, as when chunked)
     } catch (IOException e) {
       fail(Kind.IO, "reading the body failed: " + e.getMessage(), e);
     }
