@@ -181,6 +181,13 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
         n = channel.read(rest);
       } while (n > 0);
       length = rest.position();
+      if (n == 0 && !rest.hasRemaining()) {
+        // More than declared: the framing was chunked after all (a sender that sent both headers,
+        // RFC 9112 §6.3). Read on as for an undeclared length, which grows the array up to maxBody.
+        contentLength = -1;
+        handleEvent(channel);
+        return;
+      }
       if (n == 0) {
         channel.getReadSetter().set(this);
         channel.resumeReads();

@@ -1,0 +1,148 @@
+package io.imgcache.http;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How the node reads an origin's body framing: the pooled client reads a body of declared length
+ * straight into its array. Against a raw origin, so that the framing is exactly what the test writes.
+ */
+class OriginFramingTest {
+  private WireMockServer unused;
+  private ServerSocket origin;
+  private Thread acceptor;
+  private OneNode node;
+
+  @BeforeEach
+  void start() throws IOException {
+    unused = OneNode.startOrigin();
+    origin = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    acceptor = new Thread(this::serve, "raw-origin");
+    acceptor.setDaemon(true);
+    acceptor.start();
+    node = OneNode.startWithOriginUrl(unused, "http://127.0.0.1:" + origin.getLocalPort(), Map.of());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    node.close();
+    origin.close();
+    acceptor.join(5000);
+    unused.stop();
+  }
+
+  @Test
+  void aBodySentInSeveralPiecesArrivesWholeAndTheConnectionServesTheNextRequest() {
+    for (int i = 0; i < 3; i++) { // one pooled connection to the origin, reused
+      HttpResponse<byte[]> r = node.get("/v2/image/png/pieces-" + i);
+      assertEquals(200, r.statusCode());
+      assertArrayEquals(body(40_000), r.body());
+    }
+  }
+
+  @Test
+  void anEmptyBodyOfDeclaredLengthEndsItsResponseAndTheConnectionServesTheNextRequest() {
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<byte[]> empty = node.get("/v2/image/png/empty-" + i);
+      assertEquals(200, empty.statusCode());
+      assertEquals(0, empty.body().length);
+    }
+    assertArrayEquals(body(40_000), node.get("/v2/image/png/pieces-after").body());
+  }
+
+  @Test
+  void aChunkedBodyLongerThanTheContentLengthBesideItIsReadWhole() {
+    // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length. The body is longer than declared.
+    HttpResponse<byte[]> r = node.get("/v2/image/png/both-headers");
+    assertEquals(200, r.statusCode());
+    assertArrayEquals(body(30_000), r.body());
+  }
+
+  private static byte[] body(int size) {
+    byte[] b = new byte[size];
+    for (int i = 0; i < size; i++) {
+      b[i] = (byte) ('a' + i % 26);
+    }
+    return b;
+  }
+
+  /** Keep-alive HTTP/1.1: answers each request by its path, until the node closes the connection. */
+  private void serve() {
+    while (!origin.isClosed()) {
+      try {
+        Socket s = origin.accept();
+        Thread t = new Thread(() -> connection(s), "raw-origin-connection");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return; // closed
+      }
+    }
+  }
+
+  private static void connection(Socket s) {
+    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+      String head;
+      while ((head = readHead(in)) != null) {
+        String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
+        String common = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: max-age=60\r\n";
+        if (path.contains("empty")) {
+          out.write((common + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+        } else if (path.contains("both-headers")) {
+          byte[] b = body(30_000);
+          out.write((common + "Content-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          for (int at = 0; at < b.length; at += 10_000) {
+            out.write((Integer.toHexString(10_000) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(b, at, 10_000);
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+          }
+          out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          return; // a message framed both ways: close after it (RFC 9112 §6.3)
+        } else {
+          byte[] b = body(40_000);
+          out.write((common + "Content-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+          for (int at = 0; at < b.length; at += 4_000) { // pieces, flushed apart: several reads
+            out.write(b, at, 4_000);
+            out.flush();
+          }
+        }
+      }
+    } catch (IOException e) {
+      // the node closed the connection
+    }
+  }
+
+  /** The request head up to the blank line, or null at end of stream. */
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) >= 0) {
+      head.write(c);
+      byte[] b = head.toByteArray();
+      int n = b.length;
+      if (n >= 4 && b[n - 4] == '\r' && b[n - 3] == '\n' && b[n - 2] == '\r' && b[n - 1] == '\n') {
+        return head.toString(StandardCharsets.US_ASCII);
+      }
+    }
+    return null;
+  }
+}
