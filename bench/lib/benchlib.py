@@ -927,7 +927,7 @@ def cmd_report(a: argparse.Namespace) -> None:
             ("cluster-hotoff", "peer-served-200KB", "local-hit-200KB", "peer-served hit, hot cache off, 200 KB (CPU of both nodes/req)", 1.5),
             ("cluster-hoton", "hot-hit-20KB", "local-hit-20KB", "hot hit, 20 KB (CPU/req)", 1.05)):
         x, ref = cpu(grp, name), cpu(grp, local)
-        if x is None and name != "peer-served-20KB" and name != "hot-hit-20KB":
+        if x is None and name in ("relay-20KB", "peer-served-200KB"):
             continue  # a run from before these rows existed
         ratio = x / ref if x and ref else None
         rows.append((label, fmt(x), f"local hit, same cluster {fmt(ref)}",

@@ -134,12 +134,12 @@ class OriginFramingTest {
   /** The request head up to the blank line, or null at end of stream. */
   private static String readHead(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
+    int last4 = 0; // the last four bytes read
     int c;
     while ((c = in.read()) >= 0) {
       head.write(c);
-      byte[] b = head.toByteArray();
-      int n = b.length;
-      if (n >= 4 && b[n - 4] == '\r' && b[n - 3] == '\n' && b[n - 2] == '\r' && b[n - 1] == '\n') {
+      last4 = (last4 << 8) | c;
+      if (last4 == 0x0d0a0d0a) { // CR LF CR LF
         return head.toString(StandardCharsets.US_ASCII);
       }
     }
