@@ -13,6 +13,7 @@ import com.google.common.hash.Hashing;
  */
 final class KeyHash {
   private static final HashFunction GUAVA = Hashing.murmur3_128();
+  private static final long NOT_ASCII = 0x8080_8080_8080_8080L;
   private static final long C1 = 0x87c37b91114253d5L;
   private static final long C2 = 0x4cf5ad432745937fL;
 
@@ -20,26 +21,31 @@ final class KeyHash {
 
   static long of(String key) {
     int length = key.length();
-    for (int i = 0; i < length; i++) {
-      if (key.charAt(i) >= 0x80) {
-        return GUAVA.hashBytes(key.getBytes(UTF_8)).asLong();
-      }
-    }
     long h1 = 0;
     long h2 = 0;
+    long chars = 0; // every char read, or-ed: a non-ASCII one sends the key to Guava at the end
     int i = 0;
     for (; i + 16 <= length; i += 16) {
-      h1 ^= mixK1(littleEndian(key, i, 8));
+      long k1 = littleEndian(key, i, 8);
+      long k2 = littleEndian(key, i + 8, 8);
+      chars |= k1 | k2;
+      h1 ^= mixK1(k1);
       h1 = Long.rotateLeft(h1, 27) + h2;
       h1 = h1 * 5 + 0x52dce729;
-      h2 ^= mixK2(littleEndian(key, i + 8, 8));
+      h2 ^= mixK2(k2);
       h2 = Long.rotateLeft(h2, 31) + h1;
       h2 = h2 * 5 + 0x38495ab5;
     }
     int rest = length - i;
     if (rest > 0) {
-      h1 ^= mixK1(littleEndian(key, i, Math.min(rest, 8)));
-      h2 ^= mixK2(rest > 8 ? littleEndian(key, i + 8, rest - 8) : 0);
+      long k1 = littleEndian(key, i, Math.min(rest, 8));
+      long k2 = rest > 8 ? littleEndian(key, i + 8, rest - 8) : 0;
+      chars |= k1 | k2;
+      h1 ^= mixK1(k1);
+      h2 ^= mixK2(k2);
+    }
+    if ((chars & NOT_ASCII) != 0) {
+      return GUAVA.hashBytes(key.getBytes(UTF_8)).asLong();
     }
     h1 ^= length;
     h2 ^= length;
@@ -50,11 +56,14 @@ final class KeyHash {
     return h1 + h2;
   }
 
-  /** {@code count} ≤ 8 ASCII chars from {@code from}, as little-endian bytes. */
+  /**
+   * {@code count} ≤ 8 chars from {@code from}, as little-endian bytes; a char above 0x7f is read
+   * as 0x80, which {@link #NOT_ASCII} catches.
+   */
   private static long littleEndian(String s, int from, int count) {
     long v = 0;
     for (int j = count - 1; j >= 0; j--) {
-      v = v << 8 | s.charAt(from + j);
+      v = v << 8 | Math.min(s.charAt(from + j), 0x80);
     }
     return v;
   }

@@ -12,7 +12,6 @@ import com.google.common.hash.HashFunction;
 import com.google.common.hash.Hashing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.Set;
 import java.util.function.LongConsumer;
@@ -37,14 +36,16 @@ import java.util.function.LongConsumer;
  * String#compareTo}) keeps it. So the ring is a function of the member set alone, and removing a
  * member still moves only keys it owned.
  *
- * <p>Layout (issue 16): the hash space is cut into 2^bits equal buckets, ~40 points each; a
- * bucket is a sorted {@code long[]} of points and an {@code int[]} of member slots. A lookup is
- * one bucket index and a binary search over a few cache lines. A membership change ({@link
- * #withMembers}) hashes only the members that come or go and copies only the buckets their points
- * fall in; every other bucket is shared with the previous ring. At 1,000 members × 160 vnodes
- * (2.56 M points, 65,536 buckets) one change copies ~4% of the points. Points of equal hash from
- * different members are all kept, sorted by member: the first is the one that counts, and the
- * next takes over when its member leaves.
+ * <p>Layout (issue 16): the hash space is cut into 2^bits equal buckets, ~8 points each. A bucket
+ * is one sorted {@code long[]} of cells: a cell packs a point's hash below the bucket's bits with
+ * its member's slot, {@code ((hash << bits) | slot) ^ Long.MIN_VALUE}, so the search and its
+ * answer share the same one or two cache lines (slots are kept below 2^bits). A lookup is the
+ * bucket's reference, a binary search over its few cells, and the member of the slot found. A
+ * membership change ({@link #withMembers}) hashes only the members that come or go and copies only
+ * the buckets their points fall in; every other bucket is shared with the previous ring. At 1,000
+ * members × 160 vnodes (2.56 M points, 2^18 buckets) one change copies ~1% of the points. Points of
+ * equal hash from different members are all kept, ordered by member: the first is the one that
+ * counts, and the next takes over when its member leaves.
  *
  * <p>Instances are immutable and thread-safe; membership changes build a new ring.
  */
@@ -68,10 +69,8 @@ public final class Ring {
   final PointSource source;
   final ImmutableSortedSet<String> members;
   final String[] slotMembers; // the member in each slot, null for a free slot; points name members by slot
-  final int bits; // log2 of the number of buckets, in [MIN_BUCKET_BITS, MAX_BUCKET_BITS]
-  final long[][] hashes; // per bucket: its points ascending (signed); equal hashes ordered by member
-  final int[][] slots; // per bucket: the slot of each point's member
-  final int[] next; // per bucket: the slot owning the first point after it, wrapping; -1 if the ring is empty
+  final int bits; // log2 of the number of buckets, in [MIN_BUCKET_BITS, MAX_BUCKET_BITS]; slots < 2^bits
+  final long[][] cells; // per bucket: its points' cells ascending; equal hashes ordered by member
   private volatile ImmutableMap<String, Double> shares; // computed on first use; a race computes it twice
 
   /** Where a member's points come from; replaceable in tests to force collisions. */
@@ -84,15 +83,13 @@ public final class Ring {
   static final PointSource MURMUR3 = Ring::murmur3Points;
 
   Ring(int vnodes, PointSource source, ImmutableSortedSet<String> members, String[] slotMembers, int bits,
-      long[][] hashes, int[][] slots, int[] next) {
+      long[][] cells) {
     this.vnodes = vnodes;
     this.source = source;
     this.members = members;
     this.slotMembers = slotMembers;
     this.bits = bits;
-    this.hashes = hashes;
-    this.slots = slots;
-    this.next = next;
+    this.cells = cells;
   }
 
   /**
@@ -160,23 +157,54 @@ public final class Ring {
     checkState(!members.isEmpty(), "ring is empty: no member can own key %s", key);
     long h = hash(key);
     int b = bucket(h, bits);
-    long[] points = hashes[b];
+    long probe = cell(h, 0, bits); // below every cell of a point at h, above every cell before it
+    long[] bucket = cells[b];
     int lo = 0;
-    int hi = points.length;
+    int hi = bucket.length;
     while (lo < hi) { // the first point >= h: with equal points, the first is the one that counts
       int mid = (lo + hi) >>> 1;
-      if (points[mid] < h) {
+      if (bucket[mid] < probe) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
-    return slotMembers[lo < points.length ? slots[b][lo] : next[b]];
+    if (lo == bucket.length) { // past the bucket's last point: the next bucket's first, wrapping
+      do {
+        b = (b + 1) & (cells.length - 1);
+        bucket = cells[b];
+      } while (bucket.length == 0);
+      lo = 0;
+    }
+    return slotMembers[slot(bucket[lo], bits)];
   }
 
   /** The bucket of point or key hash {@code h}: its top {@code bits} bits, in signed order. */
   static int bucket(long h, int bits) {
     return (int) ((h ^ Long.MIN_VALUE) >>> (64 - bits));
+  }
+
+  /**
+   * The cell of point {@code h} of the member in {@code slot}: the bits of {@code h} below its
+   * bucket, then the slot. Within a bucket, cells in signed order are the points in hash order.
+   */
+  static long cell(long h, int slot, int bits) {
+    return ((h << bits) | slot) ^ Long.MIN_VALUE;
+  }
+
+  /** The member slot of {@code cell}. */
+  static int slot(long cell, int bits) {
+    return (int) cell & ((1 << bits) - 1);
+  }
+
+  /** The point hash of {@code cell} in bucket {@code b}. */
+  static long point(long cell, int b, int bits) {
+    return (((long) b << (64 - bits)) ^ Long.MIN_VALUE) | ((cell ^ Long.MIN_VALUE) >>> bits);
+  }
+
+  /** True if {@code a} and {@code b}, cells of one bucket, are of the same point. */
+  static boolean samePoint(long a, long b, int bits) {
+    return (a >> bits) == (b >> bits);
   }
 
   /** The members, in {@link String#compareTo} order; immutable. */
@@ -217,15 +245,9 @@ public final class Ring {
   /** Number of distinct points on the ring (for tests and diagnostics). */
   int pointCount() {
     int n = 0;
-    boolean first = true;
-    long previous = 0;
-    for (long[] bucket : hashes) {
-      for (long h : bucket) {
-        if (first || h != previous) {
-          n++;
-        }
-        first = false;
-        previous = h;
+    for (long[] bucket : cells) {
+      for (int i = 0; i < bucket.length; i++) {
+        n += i == 0 || !samePoint(bucket[i - 1], bucket[i], bits) ? 1 : 0;
       }
     }
     return n;
@@ -278,18 +300,18 @@ public final class Ring {
     int[] owned = new int[slotMembers.length];
     long previous = lastPoint();
     int distinct = 0;
-    boolean first = true;
-    for (int b = 0; b < hashes.length; b++) {
-      long[] points = hashes[b];
-      for (int i = 0; i < points.length; i++) {
-        if (!first && points[i] == previous) {
+    for (int b = 0; b < cells.length; b++) {
+      long[] bucket = cells[b];
+      for (int i = 0; i < bucket.length; i++) {
+        if (i > 0 && samePoint(bucket[i - 1], bucket[i], bits)) {
           continue; // a colliding point of a later member: it owns nothing
         }
-        arcs[slots[b][i]] += points[i] - previous;
-        owned[slots[b][i]]++;
-        previous = points[i];
+        long point = point(bucket[i], b, bits);
+        int slot = slot(bucket[i], bits);
+        arcs[slot] += point - previous;
+        owned[slot]++;
+        previous = point;
         distinct++;
-        first = false;
       }
     }
     ImmutableMap.Builder<String, Double> b = ImmutableMap.builderWithExpectedSize(members.size());
@@ -304,9 +326,9 @@ public final class Ring {
 
   /** The highest point on the ring (0 if it has none). */
   private long lastPoint() {
-    for (int b = hashes.length - 1; b >= 0; b--) {
-      if (hashes[b].length > 0) {
-        return hashes[b][hashes[b].length - 1];
+    for (int b = cells.length - 1; b >= 0; b--) {
+      if (cells[b].length > 0) {
+        return point(cells[b][cells[b].length - 1], b, bits);
       }
     }
     return 0;

@@ -11,47 +11,52 @@ import java.util.Arrays;
 final class RingChange {
   static final int MIN_BUCKET_BITS = 1;
   static final int MAX_BUCKET_BITS = 20;
-  /** Points per bucket a new ring aims at: 2-3 cache lines of points, ~6 search steps. */
-  static final int TARGET_BUCKET_POINTS = 40;
+  /** Points per bucket a new ring aims at: the bucket's cells fill one or two cache lines. */
+  static final int TARGET_BUCKET_POINTS = 8;
   /**
    * A ring keeps its bucket count while the mean bucket holds this many points or more, and at most
    * {@link #MAX_MEAN_POINTS}: a factor 64 between the two, so a cluster that hovers around one size
    * never re-buckets back and forth.
    */
-  static final int MIN_MEAN_POINTS = 4;
-  static final int MAX_MEAN_POINTS = 256;
+  static final int MIN_MEAN_POINTS = 1;
+  static final int MAX_MEAN_POINTS = 64;
 
-  private static final long[] NO_POINTS = {};
-  private static final int[] NO_SLOTS = {};
+  private static final long[] NO_CELLS = {};
 
   private RingChange() {}
 
   /** The ring over {@code members} from scratch. */
   static Ring build(ImmutableSortedSet<String> members, int vnodes, Ring.PointSource source) {
-    int bits = bitsFor((long) members.size() * vnodes * Ring.POINTS_PER_VNODE);
-    long[][] hashes = new long[1 << bits][];
-    int[][] slots = new int[1 << bits][];
-    Arrays.fill(hashes, NO_POINTS);
-    Arrays.fill(slots, NO_SLOTS);
-    int[] next = new int[1 << bits];
-    Arrays.fill(next, -1);
-    Ring empty = new Ring(vnodes, source, ImmutableSortedSet.of(), new String[0], bits, hashes, slots, next);
+    int bits = bitsFor((long) members.size() * vnodes * Ring.POINTS_PER_VNODE, members.size());
+    long[][] cells = new long[1 << bits][];
+    Arrays.fill(cells, NO_CELLS);
+    Ring empty = new Ring(vnodes, source, ImmutableSortedSet.of(), new String[0], bits, cells);
     return members.isEmpty() ? empty : apply(empty, members);
   }
 
-  /** log2 of the bucket count for a ring of {@code points} points. */
-  static int bitsFor(long points) {
+  /**
+   * log2 of the bucket count for a ring of {@code points} points and {@code slots} member slots:
+   * ~{@link #TARGET_BUCKET_POINTS} points per bucket, and room for every slot in a cell.
+   */
+  static int bitsFor(long points, int slots) {
     double buckets = Math.max(1.0, points / (double) TARGET_BUCKET_POINTS);
-    int bits = (int) Math.round(Math.log(buckets) / Math.log(2));
+    int bits = Math.max((int) Math.round(Math.log(buckets) / Math.log(2)), slotBits(slots));
     return Math.max(MIN_BUCKET_BITS, Math.min(MAX_BUCKET_BITS, bits));
+  }
+
+  /** The fewest bits that hold slots 0 .. {@code slots} - 1. */
+  private static int slotBits(int slots) {
+    return 32 - Integer.numberOfLeadingZeros(Math.max(slots - 1, 0));
   }
 
   /** The ring over {@code members}, derived from {@code old}. */
   static Ring apply(Ring old, ImmutableSortedSet<String> members) {
     long points = (long) members.size() * old.vnodes * Ring.POINTS_PER_VNODE;
     long mean = points >> old.bits;
+    int slotCount = Math.max(old.slotMembers.length, members.size());
     boolean fits = (mean >= MIN_MEAN_POINTS || old.bits == MIN_BUCKET_BITS)
-        && (mean <= MAX_MEAN_POINTS || old.bits == MAX_BUCKET_BITS);
+        && (mean <= MAX_MEAN_POINTS || old.bits == MAX_BUCKET_BITS)
+        && slotBits(slotCount) <= old.bits;
     if (!fits) {
       return build(members, old.vnodes, old.source); // rare: the cluster grew or shrank 8-fold
     }
@@ -59,10 +64,11 @@ final class RingChange {
     int buckets = 1 << bits;
     boolean[] touched = new boolean[buckets];
 
-    // Slots: members that leave free theirs; members that join take the lowest free ones.
-    String[] slotMembers = Arrays.copyOf(old.slotMembers, Math.max(old.slotMembers.length, members.size()));
+    // Slots: members that leave free theirs; members that join take the lowest free ones, in
+    // member order, so among joining points a lower slot is an earlier member.
+    String[] slotMembers = Arrays.copyOf(old.slotMembers, slotCount);
     boolean[] gone = new boolean[slotMembers.length]; // by slot: points of these leave the ring
-    PointList scratch = new PointList();
+    Hashes scratch = new Hashes();
     for (int s = 0; s < old.slotMembers.length; s++) {
       String member = old.slotMembers[s];
       if (member != null && !members.contains(member)) {
@@ -70,13 +76,13 @@ final class RingChange {
         slotMembers[s] = null;
         memberPoints(old, member, scratch);
         for (int i = 0; i < scratch.size; i++) {
-          touched[Ring.bucket(scratch.hashes[i], bits)] = true;
+          touched[Ring.bucket(scratch.values[i], bits)] = true;
         }
       }
     }
-    PointList added = new PointList();
+    Joining added = new Joining();
     int free = 0;
-    for (String member : members) { // in member order: equal hashes then stay in member order below
+    for (String member : members) {
       if (old.members.contains(member)) {
         continue;
       }
@@ -86,142 +92,111 @@ final class RingChange {
       slotMembers[free] = member;
       memberPoints(old, member, scratch);
       for (int i = 0; i < scratch.size; i++) {
-        added.add(scratch.hashes[i], free);
-        touched[Ring.bucket(scratch.hashes[i], bits)] = true;
+        added.add(Ring.cell(scratch.values[i], free, bits), Ring.bucket(scratch.values[i], bits));
+        touched[Ring.bucket(scratch.values[i], bits)] = true;
       }
     }
 
-    // The joining points, grouped by bucket (a stable counting sort), then sorted within each.
-    int[] start = new int[buckets + 1];
+    // The joining cells grouped by bucket (a counting sort), then sorted within each: bucket b's
+    // are addCells[end[b - 1] .. end[b]).
+    int[] end = new int[buckets];
     for (int i = 0; i < added.size; i++) {
-      start[Ring.bucket(added.hashes[i], bits) + 1]++;
+      end[added.buckets[i]]++;
     }
-    for (int b = 0; b < buckets; b++) {
-      start[b + 1] += start[b];
+    for (int b = 1; b < buckets; b++) {
+      end[b] += end[b - 1];
     }
-    long[] addHashes = new long[added.size];
-    int[] addSlots = new int[added.size];
-    int[] fill = Arrays.copyOf(start, buckets);
-    for (int i = 0; i < added.size; i++) {
-      int at = fill[Ring.bucket(added.hashes[i], bits)]++;
-      addHashes[at] = added.hashes[i];
-      addSlots[at] = added.slots[i];
+    long[] addCells = new long[added.size];
+    for (int i = added.size - 1; i >= 0; i--) {
+      addCells[--end[added.buckets[i]]] = added.cells[i];
     }
+    // end[b] is now bucket b's start; shift so that it is its end.
+    System.arraycopy(end, 1, end, 0, buckets - 1);
+    end[buckets - 1] = added.size;
 
-    long[][] hashes = old.hashes.clone();
-    int[][] slots = old.slots.clone();
+    long[][] cells = old.cells.clone();
     for (int b = 0; b < buckets; b++) {
       if (touched[b]) {
-        sortByHash(addHashes, addSlots, start[b], start[b + 1]);
-        merge(b, old, gone, slotMembers, addHashes, addSlots, start[b], start[b + 1], hashes, slots);
+        int from = b == 0 ? 0 : end[b - 1];
+        Arrays.sort(addCells, from, end[b]); // equal points then come in slot order: member order
+        cells[b] = merge(old.cells[b], gone, slotMembers, addCells, from, end[b], bits);
       }
     }
-    return new Ring(old.vnodes, old.source, members, slotMembers, bits, hashes, slots, successors(slots));
+    return new Ring(old.vnodes, old.source, members, slotMembers, bits, cells);
   }
 
   /** {@code member}'s points, sorted and each once, into {@code out}. */
-  private static void memberPoints(Ring ring, String member, PointList out) {
+  private static void memberPoints(Ring ring, String member, Hashes out) {
     out.size = 0;
-    ring.source.points(member, ring.vnodes, h -> out.add(h, 0));
-    Arrays.sort(out.hashes, 0, out.size);
+    ring.source.points(member, ring.vnodes, out::add);
+    Arrays.sort(out.values, 0, out.size);
     int n = 0;
     for (int i = 0; i < out.size; i++) {
-      if (n == 0 || out.hashes[n - 1] != out.hashes[i]) {
-        out.hashes[n++] = out.hashes[i];
+      if (n == 0 || out.values[n - 1] != out.values[i]) {
+        out.values[n++] = out.values[i];
       }
     }
     out.size = n;
   }
 
-  /**
-   * Stable insertion sort of {@code [from, to)} by hash: a bucket's share of the joining points is
-   * a few dozen, and on equal hashes the member order they were added in is kept.
-   */
-  private static void sortByHash(long[] hashes, int[] slots, int from, int to) {
-    for (int i = from + 1; i < to; i++) {
-      long h = hashes[i];
-      int s = slots[i];
-      int j = i - 1;
-      while (j >= from && hashes[j] > h) {
-        hashes[j + 1] = hashes[j];
-        slots[j + 1] = slots[j];
-        j--;
-      }
-      hashes[j + 1] = h;
-      slots[j + 1] = s;
-    }
-  }
-
-  /** Bucket {@code b} of the new ring: {@code old}'s points that stay, merged with the joining ones. */
-  private static void merge(int b, Ring old, boolean[] gone, String[] slotMembers, long[] addHashes, int[] addSlots,
-      int from, int to, long[][] hashes, int[][] slots) {
-    long[] oldHashes = old.hashes[b];
-    int[] oldSlots = old.slots[b];
+  /** A bucket of the new ring: {@code oldCells} whose member stays, merged with the joining ones. */
+  private static long[] merge(long[] oldCells, boolean[] gone, String[] slotMembers, long[] addCells, int from,
+      int to, int bits) {
     int staying = 0;
-    for (int slot : oldSlots) {
-      staying += gone[slot] ? 0 : 1;
+    for (long c : oldCells) {
+      staying += gone[Ring.slot(c, bits)] ? 0 : 1;
     }
-    long[] h = new long[staying + to - from];
-    int[] s = new int[h.length];
+    long[] merged = new long[staying + to - from];
     int n = 0;
     int i = 0;
     int j = from;
     while (true) {
-      while (i < oldHashes.length && gone[oldSlots[i]]) {
+      while (i < oldCells.length && gone[Ring.slot(oldCells[i], bits)]) {
         i++;
       }
       boolean takeOld;
-      if (i < oldHashes.length && j < to) {
-        takeOld = oldHashes[i] < addHashes[j] || oldHashes[i] == addHashes[j]
-            && slotMembers[oldSlots[i]].compareTo(slotMembers[addSlots[j]]) < 0;
-      } else if (i < oldHashes.length) {
+      if (i < oldCells.length && j < to) {
+        takeOld = Ring.samePoint(oldCells[i], addCells[j], bits)
+            ? slotMembers[Ring.slot(oldCells[i], bits)].compareTo(slotMembers[Ring.slot(addCells[j], bits)]) < 0
+            : oldCells[i] < addCells[j];
+      } else if (i < oldCells.length) {
         takeOld = true;
       } else if (j < to) {
         takeOld = false;
       } else {
         break;
       }
-      if (takeOld) {
-        h[n] = oldHashes[i];
-        s[n++] = oldSlots[i++];
-      } else {
-        h[n] = addHashes[j];
-        s[n++] = addSlots[j++];
-      }
+      merged[n++] = takeOld ? oldCells[i++] : addCells[j++];
     }
-    hashes[b] = n == 0 ? NO_POINTS : h;
-    slots[b] = n == 0 ? NO_SLOTS : s;
+    return n == 0 ? NO_CELLS : merged;
   }
 
-  /** For each bucket, the slot of the first point after it, wrapping; all -1 for an empty ring. */
-  private static int[] successors(int[][] slots) {
-    int[] next = new int[slots.length];
-    int following = -1;
-    for (int b = 0; b < slots.length && following < 0; b++) {
-      following = slots[b].length > 0 ? slots[b][0] : -1; // the ring's first point
-    }
-    for (int b = slots.length - 1; b >= 0; b--) {
-      next[b] = following;
-      if (slots[b].length > 0) {
-        following = slots[b][0];
-      }
-    }
-    return next;
-  }
-
-  /** A growable list of (hash, slot) pairs. Not thread-safe. */
-  private static final class PointList {
-    long[] hashes = new long[256];
-    int[] slots = new int[256];
+  /** A growable list of point hashes. Not thread-safe. */
+  private static final class Hashes {
+    long[] values = new long[256];
     int size;
 
-    void add(long hash, int slot) {
-      if (size == hashes.length) {
-        hashes = Arrays.copyOf(hashes, size * 2);
-        slots = Arrays.copyOf(slots, size * 2);
+    void add(long value) {
+      if (size == values.length) {
+        values = Arrays.copyOf(values, size * 2);
       }
-      hashes[size] = hash;
-      slots[size++] = slot;
+      values[size++] = value;
+    }
+  }
+
+  /** A growable list of joining points: each one's cell and bucket. Not thread-safe. */
+  private static final class Joining {
+    long[] cells = new long[256];
+    int[] buckets = new int[256];
+    int size;
+
+    void add(long cell, int bucket) {
+      if (size == cells.length) {
+        cells = Arrays.copyOf(cells, size * 2);
+        buckets = Arrays.copyOf(buckets, size * 2);
+      }
+      cells[size] = cell;
+      buckets[size++] = bucket;
     }
   }
 }

@@ -17,7 +17,8 @@ class KeyHashTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"", "a", "/v2/image/png/003?h=200&w=850", "0123456789abcde", "0123456789abcdef",
-      "0123456789abcdef0", "/é/ü?ß=1", "日本語", "\u007f\u0080"})
+      "0123456789abcdef0", "/é/ü?ß=1", "日本語", "\u007f\u0080",
+      "abcdefg\u0100", "0123456789abcde\u0100", "\u0100\u0200\u0400\u0800"})
   void matchesGuava(String key) {
     assertEquals(guava(key), KeyHash.of(key), key);
   }

@@ -33,6 +33,7 @@ public final class RingBench {
     System.out.println("| members | change: before | change: after | garbage per change: before → after"
         + " | retained ring (+ previous): before | after | owner(): before | after |");
     System.out.println("|---|---|---|---|---|---|---|---|");
+    long largest = 0;
     for (int n : sizes) {
       List<String> members = IntStream.range(0, n).mapToObj(RingBench::member).toList();
       List<String> fewer = members.subList(1, n);
@@ -77,7 +78,40 @@ public final class RingBench {
       System.out.printf("| %,d | %s | %s | %s → %s | %s (+ %s) | %s (+ %s) | %.0f ns | %.0f ns |%n", n,
           millis(median(flatTime)), millis(median(time)), mb(median(flatGarbage)), mb(median(garbage)),
           mb(flatRetained), mb(flatRetained), mb(newRetained), mb(pairExtra), flatOwner, newOwner);
+      largest = Math.max(largest, newRetained);
     }
+    // What owner() cannot go below here: the key's hash, and at least one read from memory the
+    // size of the ring that the previous one did not bring into cache.
+    System.out.printf("%nFloor on this machine: key hash %.0f ns; one dependent random read in %s %.0f ns%n",
+        nanosPerOwner(keys, k -> KeyHash.of(k) == 42 ? "!" : ""), mb(largest), nanosPerDependentRead(largest));
+  }
+
+  /** Nanoseconds per load in a chain of dependent loads at random places in {@code bytes} of heap. */
+  private static double nanosPerDependentRead(long bytes) {
+    int n = (int) (bytes / Long.BYTES);
+    int[] order = IntStream.range(0, n).toArray();
+    Random random = new Random(1);
+    for (int i = n - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    long[] next = new long[n];
+    for (int i = 0; i < n; i++) {
+      next[order[i]] = order[(i + 1) % n]; // one cycle through every element
+    }
+    int steps = 2_000_000;
+    int at = 0;
+    long best = Long.MAX_VALUE;
+    for (int round = 0; round < 5; round++) {
+      long t = System.nanoTime();
+      for (int s = 0; s < steps; s++) {
+        at = (int) next[at];
+      }
+      best = Math.min(best, System.nanoTime() - t);
+    }
+    return at == -1 ? 0 : best / (double) steps;
   }
 
   private static String member(int i) {

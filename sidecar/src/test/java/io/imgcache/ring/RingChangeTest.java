@@ -135,6 +135,30 @@ class RingChangeTest {
     assertTrue(bits.size() >= 3, "re-bucketed on the way up: " + bits);
   }
 
+  /**
+   * A cell holds its member's slot below the bucket bits: with one point per member the slots, not
+   * the points, set the bucket count, and a ring that outgrows them re-buckets.
+   */
+  @Test
+  void slotsAlwaysFitBelowTheBucketBits() {
+    Ring.PointSource single = (member, vnodes, out) -> out.accept(Ring.hash(member));
+    TreeSet<String> members = new TreeSet<>();
+    Ring ring = Ring.of(members, 1, single);
+    for (int i = 0; i < 700; i++) {
+      members.add(member(i));
+      ring = ring.withMembers(members);
+      assertTrue(ring.slotMembers.length <= 1 << ring.bits,
+          ring.slotMembers.length + " slots in cells of " + ring.bits + " bits");
+      if (i % 97 == 0 || i == 699) {
+        FlatRing flat = new FlatRing(members, 1, single);
+        for (String key : KEYS) {
+          assertEquals(flat.owner(key), ring.owner(key), () -> members.size() + " members: owner of " + key);
+        }
+      }
+    }
+    assertEquals(10, ring.bits, "700 slots need 10 bits, 700 points alone 7");
+  }
+
   @Test
   void aChangeCopiesOnlyTheBucketsItsPointsFallIn() {
     List<String> members = IntStream.range(0, 200).mapToObj(RingChangeTest::member).toList();
@@ -142,13 +166,13 @@ class RingChangeTest {
     Ring after = before.withMembers(members.subList(1, members.size()));
     assertEquals(before.bits, after.bits);
     int shared = 0;
-    for (int b = 0; b < before.hashes.length; b++) {
-      if (before.hashes[b] == after.hashes[b]) {
+    for (int b = 0; b < before.cells.length; b++) {
+      if (before.cells[b] == after.cells[b]) {
         shared++;
       }
     }
-    // 2,560 points of one member in 2^14 buckets touch at most 2,560 of them.
-    int buckets = before.hashes.length;
+    // 2,560 points of one member in 2^16 buckets touch at most 2,560 of them.
+    int buckets = before.cells.length;
     assertTrue(shared >= buckets - Ring.DEFAULT_VNODES * Ring.POINTS_PER_VNODE,
         shared + " of " + buckets + " buckets shared");
     assertSame(before, before.withMembers(new ArrayList<>(members)), "same members: the same ring");
