@@ -40,7 +40,7 @@ import java.util.function.LongConsumer;
  * is one sorted {@code long[]} of cells: a cell packs a point's hash below the bucket's bits with
  * its member's slot, {@code ((hash << bits) | slot) ^ Long.MIN_VALUE}, so the search and its
  * answer share the same one or two cache lines (slots are kept below 2^bits). A lookup is the
- * bucket's reference, a binary search over its few cells, and the member of the slot found. A
+ * bucket's reference, a count of its few cells below the key, and the member of the slot found. A
  * membership change ({@link #withMembers}) hashes only the members that come or go and copies only
  * the buckets their points fall in; every other bucket is shared with the previous ring. At 1,000
  * members × 160 vnodes (2.56 M points, 2^18 buckets) one change copies ~1% of the points. Points of
@@ -61,6 +61,9 @@ public final class Ring {
 
   /** Upper bound for members × vnodes × POINTS_PER_VNODE (~200 MB while building). */
   static final long MAX_POINTS = 1L << 24;
+
+  /** Buckets up to this many cells are counted through; larger ones (a ring about to re-bucket) searched. */
+  private static final int LINEAR_SEARCH_CELLS = 32;
 
   private static final ImmutableList<HashFunction> POINT_HASHES = pointHashes();
   private static final double HASH_SPACE = 0x1p64;
@@ -147,8 +150,8 @@ public final class Ring {
   }
 
   /**
-   * Returns the member that owns {@code key}: murmur3 of the key, then a binary search in its
-   * bucket. Never null; takes no lock and does not block.
+   * Returns the member that owns {@code key}: murmur3 of the key, then its place among its
+   * bucket's cells. Never null; takes no lock and does not block.
    *
    * @throws IllegalStateException if the ring has no members
    */
@@ -159,14 +162,22 @@ public final class Ring {
     int b = bucket(h, bits);
     long probe = cell(h, 0, bits); // below every cell of a point at h, above every cell before it
     long[] bucket = cells[b];
-    int lo = 0;
-    int hi = bucket.length;
-    while (lo < hi) { // the first point >= h: with equal points, the first is the one that counts
-      int mid = (lo + hi) >>> 1;
-      if (bucket[mid] < probe) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
+    int lo = 0; // the first point >= h: with equal points, the first is the one that counts
+    if (bucket.length <= LINEAR_SEARCH_CELLS) {
+      // Count the cells below the probe: no load waits on a comparison, so the bucket's two or
+      // three cache lines are fetched at once rather than one after another.
+      for (long c : bucket) {
+        lo += c < probe ? 1 : 0;
+      }
+    } else {
+      int hi = bucket.length;
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (bucket[mid] < probe) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
       }
     }
     if (lo == bucket.length) { // past the bucket's last point: the next bucket's first, wrapping
