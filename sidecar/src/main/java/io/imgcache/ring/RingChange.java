@@ -58,7 +58,7 @@ final class RingChange {
         && (mean <= MAX_MEAN_POINTS || old.bits == MAX_BUCKET_BITS)
         && slotBits(slotCount) <= old.bits;
     if (!fits) {
-      return build(members, old.vnodes, old.source); // rare: the cluster grew or shrank 8-fold
+      return build(members, old.vnodes, old.source); // rare: the cluster grew or shrank 8-fold, or outgrew its slots
     }
     int bits = old.bits;
     int buckets = 1 << bits;
