@@ -181,7 +181,9 @@ public final class Ring {
       }
     }
     if (lo == bucket.length) { // past the bucket's last point: the next bucket's first, wrapping
+      int steps = 0;
       do {
+        checkState(++steps <= cells.length, "ring of %s members has no points", members.size());
         b = (b + 1) & (cells.length - 1);
         bucket = cells[b];
       } while (bucket.length == 0);

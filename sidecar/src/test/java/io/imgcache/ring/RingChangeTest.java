@@ -2,6 +2,7 @@ package io.imgcache.ring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -157,6 +158,14 @@ class RingChangeTest {
       }
     }
     assertEquals(10, ring.bits, "700 slots need 10 bits, 700 points alone 7");
+  }
+
+  /** A member set without a single point (only a test's point source makes one) fails, not spins. */
+  @Test
+  void aRingWithoutPointsSaysSo() {
+    Ring ring = Ring.of(List.of("http://a", "http://b"), 1, (member, vnodes, out) -> { });
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> ring.owner("/v2/image/png/1"));
+    assertEquals("ring of 2 members has no points", e.getMessage());
   }
 
   @Test
