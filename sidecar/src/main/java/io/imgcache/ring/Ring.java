@@ -181,9 +181,7 @@ public final class Ring {
       }
     }
     if (lo == bucket.length) { // past the bucket's last point: the next bucket's first, wrapping
-      int steps = 0;
-      do {
-        checkState(++steps <= cells.length, "ring of %s members has no points", members.size());
+      do { // every member has a point (RingChange), so a non-empty bucket is found
         b = (b + 1) & (cells.length - 1);
         bucket = cells[b];
       } while (bucket.length == 0);

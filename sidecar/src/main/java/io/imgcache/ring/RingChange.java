@@ -1,5 +1,7 @@
 package io.imgcache.ring;
 
+import static com.google.common.base.Preconditions.checkState;
+
 import com.google.common.collect.ImmutableSortedSet;
 import java.util.Arrays;
 
@@ -92,27 +94,28 @@ final class RingChange {
       slotMembers[free] = member;
       memberPoints(old, member, scratch);
       for (int i = 0; i < scratch.size; i++) {
-        added.add(Ring.cell(scratch.values[i], free, bits), Ring.bucket(scratch.values[i], bits));
-        touched[Ring.bucket(scratch.values[i], bits)] = true;
+        int b = Ring.bucket(scratch.values[i], bits);
+        added.add(Ring.cell(scratch.values[i], free, bits), b);
+        touched[b] = true;
       }
     }
 
-    // The joining cells grouped by bucket (a counting sort), then sorted within each: bucket b's
+    // The joining cells grouped by bucket (a counting sort), then sorted within each. end[b] holds
+    // bucket b's count, then its start, and once the cells are placed its end: bucket b's cells
     // are addCells[end[b - 1] .. end[b]).
     int[] end = new int[buckets];
     for (int i = 0; i < added.size; i++) {
       end[added.buckets[i]]++;
     }
-    for (int b = 1; b < buckets; b++) {
-      end[b] += end[b - 1];
+    for (int b = 0, start = 0; b < buckets; b++) {
+      int count = end[b];
+      end[b] = start;
+      start += count;
     }
     long[] addCells = new long[added.size];
-    for (int i = added.size - 1; i >= 0; i--) {
-      addCells[--end[added.buckets[i]]] = added.cells[i];
+    for (int i = 0; i < added.size; i++) {
+      addCells[end[added.buckets[i]]++] = added.cells[i];
     }
-    // end[b] is now bucket b's start; shift so that it is its end.
-    System.arraycopy(end, 1, end, 0, buckets - 1);
-    end[buckets - 1] = added.size;
 
     long[][] cells = old.cells.clone();
     for (int b = 0; b < buckets; b++) {
@@ -129,6 +132,7 @@ final class RingChange {
   private static void memberPoints(Ring ring, String member, Hashes out) {
     out.size = 0;
     ring.source.points(member, ring.vnodes, out::add);
+    checkState(out.size > 0, "member %s has no ring points", member); // else owner() could find none
     Arrays.sort(out.values, 0, out.size);
     int n = 0;
     for (int i = 0; i < out.size; i++) {

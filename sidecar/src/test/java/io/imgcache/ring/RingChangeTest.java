@@ -160,12 +160,12 @@ class RingChangeTest {
     assertEquals(10, ring.bits, "700 slots need 10 bits, 700 points alone 7");
   }
 
-  /** A member set without a single point (only a test's point source makes one) fails, not spins. */
+  /** A member without a single point (only a test's point source makes one) is refused, so owner() never spins. */
   @Test
-  void aRingWithoutPointsSaysSo() {
-    Ring ring = Ring.of(List.of("http://a", "http://b"), 1, (member, vnodes, out) -> { });
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> ring.owner("/v2/image/png/1"));
-    assertEquals("ring of 2 members has no points", e.getMessage());
+  void aMemberWithoutPointsIsRefused() {
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> Ring.of(List.of("http://a", "http://b"), 1, (member, vnodes, out) -> { }));
+    assertEquals("member http://a has no ring points", e.getMessage());
   }
 
   @Test
