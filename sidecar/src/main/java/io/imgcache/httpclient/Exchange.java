@@ -1,5 +1,6 @@
 package io.imgcache.httpclient;
 
+import com.google.common.collect.ImmutableSet;
 import io.imgcache.httpclient.HttpClientException.Kind;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientConnection;
@@ -34,8 +35,8 @@ import org.xnio.channels.StreamSourceChannel;
  */
 final class Exchange implements ChannelListener<StreamSourceChannel> {
   /** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the body framing. */
-  static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding", "te", "upgrade",
-      "trailer", "proxy-connection", "proxy-authenticate", "proxy-authorization", "content-length");
+  private static final Set<String> HOP_BY_HOP =
+      ImmutableSet.<String>builder().addAll(HopByHop.FIELDS).add("content-length").build();
 
   private final ClientConnection connection;
   private final ClientRequest request;
