@@ -198,7 +198,7 @@ public final class CachePolicy {
     long dateValue = httpDate(date, responseTime);
     long apparentAge = Math.max(0, responseTime - dateValue);
     long ageValue = upstream != null ? upstream.ageMillis()
-        : Math.max(0, CacheControl.deltaSeconds(age == null ? null : age.trim())) * 1000;
+        : Math.max(0, CacheControl.deltaSeconds(age == null ? null : firstMember(age))) * 1000;
     long correctedAge = ageValue + Math.max(0, responseTime - requestTime);
     long initialAge = Math.max(apparentAge, correctedAge);
 
@@ -268,6 +268,15 @@ public final class CachePolicy {
   }
 
   /** An HTTP-date (RFC 9110 §5.6.7) in epoch milliseconds, or {@code otherwise}. */
+  /**
+   * The first member of a singleton field sent as a list on one line ({@code Age: 7200, 0} is 7200):
+   * the same reading as for several lines, where the first counts.
+   */
+  private static String firstMember(String value) {
+    int comma = value.indexOf(',');
+    return (comma < 0 ? value : value.substring(0, comma)).trim();
+  }
+
   private static long httpDate(String value, long otherwise) {
     return value == null ? otherwise : HttpDates.parse(value.trim(), otherwise);
   }

@@ -162,6 +162,20 @@ class CachePolicyTest {
     assertEquals(0, r.ageMillis(clock.now()));
   }
 
+  /** http-tests/cache-tests age-parse-suffix and age-parse-prefix: a list on one line reads as its first member. */
+  @ParameterizedTest(name = "[{index}] Age: {0}")
+  @CsvSource(delimiter = '#', textBlock = """
+      7200, 0   # 7200
+      0, 7200   # 0
+      7200 ,0   # 7200
+      x, 7200   # 0
+      """)
+  void rfc9111_5_1_ageSentAsAListCountsItsFirstMember(String age, long seconds) {
+    CachedResponse r = respond(200, "Age", age, "Cache-Control", "max-age=3600");
+    assertEquals(seconds(seconds), r.ageMillis(clock.now()));
+    assertEquals(seconds < 3600, r.fresh(clock.now()));
+  }
+
   @Test
   void upstreamOwnersAgeAndLifetimeAreTakenAsTheyAre() {
     long now = clock.now();

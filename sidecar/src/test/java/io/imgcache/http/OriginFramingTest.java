@@ -13,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -73,6 +74,21 @@ class OriginFramingTest {
     assertArrayEquals(body(30_000), r.body());
   }
 
+  @Test
+  void a304ThatCarriesTheRepresentationsContentLengthEndsAtItsHead() {
+    // RFC 9110 §8.6 lets a 304 carry the Content-Length of the full response; RFC 9112 §6.3 gives it
+    // no content all the same. Undertow's client waited for those bytes: each revalidation timed out (502).
+    String path = "/v2/image/png/revalidated";
+    assertArrayEquals(body(20_000), node.get(path).body());
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<byte[]> again = node.get(path);
+      assertEquals(200, again.statusCode());
+      assertEquals("\"r1\"", again.headers().firstValue("ETag").orElse(null));
+      assertArrayEquals(body(20_000), again.body());
+    }
+    assertArrayEquals(body(40_000), node.get("/v2/image/png/pieces-after").body());
+  }
+
   private static byte[] body(int size) {
     byte[] b = new byte[size];
     for (int i = 0; i < size; i++) {
@@ -101,7 +117,19 @@ class OriginFramingTest {
       while ((head = readHead(in)) != null) {
         String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
         String common = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: max-age=60\r\n";
-        if (path.contains("empty")) {
+        if (path.contains("revalidated")) {
+          // Stored with a validator and no-cache: every later request is a revalidation, answered 304.
+          String tags = "ETag: \"r1\"\r\nCache-Control: no-cache\r\n";
+          if (head.toLowerCase(Locale.ROOT).contains("\r\nif-none-match: \"r1\"")) {
+            out.write(("HTTP/1.1 304 Not Modified\r\n" + tags + "Content-Length: 20000\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+          } else {
+            out.write(("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + tags + "Content-Length: 20000\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            out.write(body(20_000));
+          }
+          out.flush();
+        } else if (path.contains("empty")) {
           out.write((common + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
           out.flush();
         } else if (path.contains("both-headers")) {
