@@ -13,7 +13,6 @@ import io.undertow.server.HttpServerExchange;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
-import io.undertow.util.Methods;
 import io.undertow.util.StatusCodes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -246,11 +245,8 @@ final class PassThroughExchange {
             }
           }
         });
-    boolean bodiless = status == StatusCodes.NO_CONTENT || status == StatusCodes.NOT_MODIFIED;
-    if (bodiless && !exchange.getRequestMethod().equals(Methods.HEAD)
-        && (headers.contains(Headers.CONTENT_LENGTH) || headers.contains(Headers.TRANSFER_ENCODING))) {
-      // Undertow's client would wait for a body that never comes: done, but not reusable.
-      finish(false);
+    if (HopByHop.bodilessButFramed(status, exchange.getRequestMethod(), headers)) {
+      finish(false); // Undertow's client would wait for a body that never comes: done, but not reusable
       return;
     }
     relay.read();

@@ -8,12 +8,10 @@ import io.undertow.client.ClientExchange;
 import io.undertow.client.ClientRequest;
 import io.undertow.client.ClientResponse;
 import io.undertow.connector.PooledByteBuffer;
-import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
-import io.undertow.util.StatusCodes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -113,10 +111,8 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     ClientResponse response = exchange.getResponse();
     status = response.getResponseCode();
     headers = endToEndHeaders(response);
-    if (bodilessButFramed(response)) {
-      // A 204 or 304 ends at its head (RFC 9112 §6.3), though a 304 may carry the Content-Length of
-      // the representation (RFC 9110 §8.6). Undertow's client would wait for that body, which never
-      // comes (the revalidation timed out: a 502): done, but the connection is out of step, so closed.
+    if (HopByHop.bodilessButFramed(status, request.getMethod(), response.getResponseHeaders())) {
+      // Done at its head (a revalidation waiting for the body timed out: 504), the connection closed.
       if (result.complete(new HttpResponse(status, headers, new byte[0])) && released.compareAndSet(false, true)) {
         release.accept(false);
       }
@@ -244,17 +240,6 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
       // The connection may hold an unread body or a request in flight: never reuse it.
       release.accept(false);
     }
-  }
-
-  /** A 204 or 304 whose head frames a body all the same (to a HEAD, Undertow reads none). */
-  private boolean bodilessButFramed(ClientResponse response) {
-    if (status != StatusCodes.NO_CONTENT && status != StatusCodes.NOT_MODIFIED
-        || request.getMethod().equals(Methods.HEAD)) {
-      return false;
-    }
-    HeaderMap map = response.getResponseHeaders();
-    String length = map.getFirst(Headers.CONTENT_LENGTH);
-    return map.contains(Headers.TRANSFER_ENCODING) || length != null && !length.trim().equals("0");
   }
 
   private static long parseLength(String value) {

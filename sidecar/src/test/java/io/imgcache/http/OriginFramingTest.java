@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -89,6 +90,15 @@ class OriginFramingTest {
     assertArrayEquals(body(40_000), node.get("/v2/image/png/pieces-after").body());
   }
 
+  @Test
+  void aPassedThrough304ThatCarriesAContentLengthEndsAtItsHeadToo() {
+    HttpResponse<byte[]> r = node.send(node.request("/v2/image/png/conditional-post")
+        .POST(HttpRequest.BodyPublishers.noBody()).build());
+    assertEquals(304, r.statusCode());
+    assertEquals(0, r.body().length);
+    assertArrayEquals(body(40_000), node.get("/v2/image/png/pieces-after").body());
+  }
+
   private static byte[] body(int size) {
     byte[] b = new byte[size];
     for (int i = 0; i < size; i++) {
@@ -117,7 +127,11 @@ class OriginFramingTest {
       while ((head = readHead(in)) != null) {
         String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
         String common = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: max-age=60\r\n";
-        if (path.contains("revalidated")) {
+        if (path.contains("conditional-post")) {
+          out.write("HTTP/1.1 304 Not Modified\r\nETag: \"p1\"\r\nContent-Length: 20000\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+        } else if (path.contains("revalidated")) {
           // Stored with a validator and no-cache: every later request is a revalidation, answered 304.
           String tags = "ETag: \"r1\"\r\nCache-Control: no-cache\r\n";
           if (head.toLowerCase(Locale.ROOT).contains("\r\nif-none-match: \"r1\"")) {
