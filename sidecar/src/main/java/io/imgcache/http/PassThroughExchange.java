@@ -222,6 +222,11 @@ final class PassThroughExchange {
     }
     ClientResponse response = upstream.getResponse();
     int status = response.getResponseCode();
+    if (status < 200) { // see Exchange: the final answer would stay unread on the connection
+      abort(StatusCodes.BAD_GATEWAY, "the origin sent an interim " + status + " response, which this node does not relay",
+          "pass_io");
+      return;
+    }
     HeaderMap headers = response.getResponseHeaders();
     front.execute(() -> startAnswer(response));
     relay = new ResponseRelay(exchange, back, upstream.getResponseChannel(), connection.getBufferPool(), finished,

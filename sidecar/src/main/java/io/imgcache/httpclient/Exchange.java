@@ -110,6 +110,12 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
   private void onResponse(ClientExchange exchange) {
     ClientResponse response = exchange.getResponse();
     status = response.getResponseCode();
+    if (status < 200) {
+      // Undertow's client takes an interim answer (103 Early Hints, 102) for the final one and would
+      // leave the real one unread on the connection, for the next request to take as its own.
+      fail(Kind.IO, "the origin sent an interim " + status + " response, which this node does not relay", null);
+      return;
+    }
     headers = endToEndHeaders(response);
     if (HopByHop.bodilessButFramed(status, request.getMethod(), response.getResponseHeaders())) {
       // Done at its head (a revalidation waiting for the body timed out: 504), the connection closed.

@@ -2,6 +2,7 @@ package io.imgcache.http;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import java.io.ByteArrayOutputStream;
@@ -14,6 +15,7 @@ import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -99,6 +101,22 @@ class OriginFramingTest {
     assertArrayEquals(body(40_000), node.get("/v2/image/png/pieces-after").body());
   }
 
+  @Test
+  void anInterimResponseIsRefusedAndItsConnectionNeverServesAnotherRequest() {
+    // Undertow's client takes a 103 for the final answer; the 200 behind it must not become the
+    // answer to the next request on that connection.
+    for (String path : List.of("/v2/image/png/early-hints", "/v2/image/png/early-hints-post")) {
+      HttpRequest.Builder request = node.request(path);
+      HttpResponse<byte[]> r = node.send((path.endsWith("post")
+          ? request.POST(HttpRequest.BodyPublishers.noBody()) : request.GET()).build());
+      assertEquals(502, r.statusCode(), path);
+      assertTrue(new String(r.body(), StandardCharsets.UTF_8).contains("interim 103"), path);
+      for (int i = 0; i < 3; i++) {
+        assertArrayEquals(body(40_000), node.get("/v2/image/png/after-hints-" + i).body());
+      }
+    }
+  }
+
   private static byte[] body(int size) {
     byte[] b = new byte[size];
     for (int i = 0; i < size; i++) {
@@ -127,7 +145,14 @@ class OriginFramingTest {
       while ((head = readHead(in)) != null) {
         String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
         String common = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: max-age=60\r\n";
-        if (path.contains("conditional-post")) {
+        if (path.contains("early-hints")) {
+          byte[] b = body(30_000);
+          out.write(("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+              + "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: " + b.length + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          out.write(b);
+          out.flush();
+        } else if (path.contains("conditional-post")) {
           out.write("HTTP/1.1 304 Not Modified\r\nETag: \"p1\"\r\nContent-Length: 20000\r\n\r\n"
               .getBytes(StandardCharsets.US_ASCII));
           out.flush();
