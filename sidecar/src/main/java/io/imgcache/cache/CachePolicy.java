@@ -267,7 +267,6 @@ public final class CachePolicy {
     return false;
   }
 
-  /** An HTTP-date (RFC 9110 §5.6.7) in epoch milliseconds, or {@code otherwise}. */
   /**
    * The first member of a singleton field sent as a list on one line ({@code Age: 7200, 0} is 7200):
    * the same reading as for several lines, where the first counts.
@@ -277,6 +276,7 @@ public final class CachePolicy {
     return (comma < 0 ? value : value.substring(0, comma)).trim();
   }
 
+  /** An HTTP-date (RFC 9110 §5.6.7) in epoch milliseconds, or {@code otherwise}. */
   private static long httpDate(String value, long otherwise) {
     return value == null ? otherwise : HttpDates.parse(value.trim(), otherwise);
   }
