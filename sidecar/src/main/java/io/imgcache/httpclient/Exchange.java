@@ -119,9 +119,8 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
     headers = endToEndHeaders(response);
     if (HopByHop.bodilessButFramed(status, request.getMethod(), response.getResponseHeaders())) {
       // Done at its head (a revalidation waiting for the body timed out: 504), the connection closed.
-      if (result.complete(new HttpResponse(status, headers, new byte[0])) && released.compareAndSet(false, true)) {
-        release.accept(false);
-      }
+      body = new byte[0];
+      finish(false);
       return;
     }
     String declared = response.getResponseHeaders().getFirst(Headers.CONTENT_LENGTH);
@@ -157,7 +156,7 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
           return;
         }
         if (n < 0) {
-          finish();
+          finish(true);
           return;
         }
         if (length + (long) n > maxBody) {
@@ -207,16 +206,17 @@ final class Exchange implements ChannelListener<StreamSourceChannel> {
         channel.resumeReads();
         return;
       }
-      finish(); // n < 0: the body is whole (or ended early: what arrived is the body, as when chunked)
+      finish(true); // n < 0: the body is whole (or ended early: what arrived is the body, as when chunked)
     } catch (IOException e) {
       fail(Kind.IO, "reading the body failed: " + e.getMessage(), e);
     }
   }
 
-  private void finish() {
+  /** The body read so far is the answer; the connection is reused if {@code reusable} and still open. */
+  private void finish(boolean reusable) {
     byte[] complete = length == body.length ? body : Arrays.copyOf(body, length);
     if (result.complete(new HttpResponse(status, headers, complete)) && released.compareAndSet(false, true)) {
-      release.accept(connection.isOpen());
+      release.accept(reusable && connection.isOpen());
     }
   }
 
